@@ -1,0 +1,45 @@
+# trapline -- top-level make targets; the build itself is meson + ninja.
+#   make          build build/trapline
+#   make demo     install what is missing, build, run the demo
+#   make test     install what is missing, build, run every test (plain and
+#                 under AddressSanitizer + UndefinedBehaviorSanitizer)
+#   make test-asan, make fuzz, make bench, make clean
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+PYTHON     ?= /usr/bin/python3
+
+.PHONY: all deps build demo test test-plain test-asan fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) --buildtype=debugoptimized
+	@ninja -C $(BUILD)
+
+demo: build
+	@scripts/demo
+
+test: deps
+	@$(PYTHON) scripts/run-tests plain asan
+
+test-plain: deps
+	@$(PYTHON) scripts/run-tests plain
+
+test-asan: deps
+	@$(PYTHON) scripts/run-tests asan
+
+fuzz: deps
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) \
+		-Dfuzzing=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false
+	@ninja -C $(FUZZ_BUILD)
+	@scripts/fuzz $(FUZZ_BUILD)
+
+bench: build
+	@bench/run-all
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h -- the INI configuration (keys: DESIGN.md, docs/trapline.conf.5) */
+#ifndef TRAPLINE_CONFIG_H
+#define TRAPLINE_CONFIG_H
+
+#include <stdint.h>
+
+#include "trapline/ip.h"
+
+#define TL_CONFIG_STR 4096 /* = TL_CONFIG_VALUE_MAX */
+
+struct tl_config {
+	/* [store] */
+	char data[TL_CONFIG_STR]; /* store directory */
+	uint64_t map_size;        /* LMDB map size, bytes */
+	/* [trap], [dns], [ingest]: read by their own subsystems */
+	char trap_listen[TL_CONFIG_STR];
+	char trap_domains[TL_CONFIG_STR];
+	char trap_trusted_proxies[TL_CONFIG_STR];
+	char ingest_own_relays[TL_CONFIG_STR];
+	char dns_listen[TL_CONFIG_STR];
+	char dns_zone[TL_CONFIG_STR];
+	char dns_txt[TL_CONFIG_STR];
+	/* [policy] */
+	unsigned expire_days;         /* quiet days before a listing lapses */
+	unsigned hiatus_days;         /* smallest gap that is a hiatus */
+	unsigned persistent_days;     /* span that can make "persistent" */
+	double persistent_steadiness; /* and the steadiness it needs */
+	struct tl_prefix *never_list; /* owned; never listed */
+	unsigned never_list_len;
+	/* [geo] */
+	char geo_database[TL_CONFIG_STR]; /* .mmdb file, or "" for GeoIP.dat */
+};
+
+/* Set every key to its default (never_list: RFC 1918, loopback, ...). */
+int tl_config_defaults(struct tl_config *cfg);
+
+/*
+ * Read @path over the defaults already in @cfg. An unknown section or key,
+ * or a bad value, is an error naming file, line and key (logged); returns
+ * 0, TL_ENOENT (no such file) or TL_ESYNTAX.
+ */
+int tl_config_load(struct tl_config *cfg, const char *path);
+
+/* Parse the text of one config file (for tests and fuzzing). */
+int tl_config_load_string(struct tl_config *cfg, const char *text);
+
+void tl_config_free(struct tl_config *cfg);
+
+/*
+ * Parse a space- or comma-separated list of prefixes into a new array
+ * (owned by the caller). On error, *@bad_item points into @text.
+ */
+int tl_config_parse_prefixes(const char *text, struct tl_prefix **out,
+			     unsigned *len, const char **bad_item);
+
+#endif

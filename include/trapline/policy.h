@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* policy.h -- who is listed, with which codes, and why */
+#ifndef TRAPLINE_POLICY_H
+#define TRAPLINE_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "trapline/config.h"
+#include "trapline/history.h"
+#include "trapline/ip.h"
+
+/* Listing codes: the last octet of the A record in the bl zone. */
+enum tl_code {
+	TL_CODE_SPAM = 2,
+	TL_CODE_DICTIONARY = 3,
+	TL_CODE_AUTH = 4,
+	TL_CODE_MALWARE = 5,
+	TL_CODE_PERSISTENT = 6,
+	TL_CODE_OPERATOR = 10,
+};
+
+struct tl_policy {
+	unsigned expire_days;         /* quiet days before a listing lapses */
+	unsigned hiatus_days;         /* a gap this long is a hiatus */
+	unsigned persistent_days;     /* span needed for "persistent" */
+	double persistent_steadiness; /* steadiness needed for it */
+	const struct tl_prefix *never; /* borrowed from the config */
+	unsigned nnever;
+};
+
+#define TL_LISTING_CODES 8
+#define TL_LISTING_WHY 160
+
+struct tl_listing {
+	bool listed;
+	unsigned ncodes;
+	uint8_t codes[TL_LISTING_CODES]; /* enum tl_code, ascending */
+	char why[TL_LISTING_WHY];        /* one line for people */
+};
+
+void tl_policy_from_config(struct tl_policy *p, const struct tl_config *cfg);
+
+/* Is @ip in a never-list range? */
+bool tl_policy_is_never(const struct tl_policy *p, const struct tl_ip *ip);
+
+/*
+ * Decide @ip's listing from its full history (runs decoded) as of @today:
+ * listed while its last activity is at most expire_days old, with a code
+ * per kind it has sent and "persistent" for a long, steady record; never
+ * for a never-list address.
+ */
+void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
+		      const struct tl_history *h, tl_day today,
+		      struct tl_listing *out);
+
+/* "127.0.0.N" for a code. */
+const char *tl_code_name(uint8_t code);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* store.h -- the journal and the LMDB history behind one handle */
+#ifndef TRAPLINE_STORE_H
+#define TRAPLINE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trapline/event.h"
+#include "trapline/history.h"
+#include "trapline/ip.h"
+
+struct tl_store;
+
+enum tl_store_mode {
+	TL_STORE_READ,  /* queries; many readers, alongside one writer */
+	TL_STORE_WRITE, /* one writer at a time (lock file); creates */
+};
+
+struct tl_store_opts {
+	uint64_t map_size; /* LMDB map size in bytes; 0 = default */
+	bool wait_lock;    /* writer: wait for another writer to finish */
+};
+
+/*
+ * Open the store in directory @dir. A writer takes the store's lock,
+ * creates what is missing, and first applies any journal frames a crash
+ * left unapplied, so the history is whole before it returns. A reader
+ * needs an existing store (TL_ENOSTORE otherwise). Not thread safe: one
+ * handle per thread for writing; readers may share a handle across
+ * threads (LMDB MDB_NOTLS).
+ */
+int tl_store_open(const char *dir, enum tl_store_mode mode,
+		  const struct tl_store_opts *opts, struct tl_store **out);
+/* Close. Events appended but not committed are dropped: commit first. */
+void tl_store_close(struct tl_store *s);
+
+/*
+ * Writer: add an event to the current group. It is written to the journal
+ * as frames fill, but durable only after tl_store_commit returns 0.
+ */
+int tl_store_append(struct tl_store *s, const struct tl_event *ev);
+/* Events appended since the last commit. */
+uint64_t tl_store_pending(const struct tl_store *s);
+
+/*
+ * Writer: make every appended event durable (fdatasync of the journal),
+ * then apply them to the history in one LMDB transaction that also records
+ * how far the journal is applied, so each is applied exactly once.
+ */
+int tl_store_commit(struct tl_store *s);
+
+/*
+ * Writer: the same, but the apply runs on a background thread while the
+ * caller goes on appending; returns once the group is durable (after
+ * waiting for the previous group's apply). tl_store_wait waits for the
+ * apply and returns its error, if any. Appends stay single-threaded.
+ */
+int tl_store_commit_async(struct tl_store *s);
+int tl_store_wait(struct tl_store *s);
+
+/* Reader or writer: one IP's history. TL_ENOENT when never seen.
+ * The caller frees @h with tl_history_free. */
+int tl_store_get(struct tl_store *s, const struct tl_ip *ip,
+		 struct tl_history *h);
+
+/* A tag id's name, or NULL. Valid until the store is closed. */
+const char *tl_store_tag_name(const struct tl_store *s, uint16_t id);
+
+/* Totals kept by the store. */
+struct tl_store_info {
+	uint64_t ips_v4, ips_v6; /* records */
+	uint64_t events;         /* events applied, all time */
+	tl_day latest;           /* the latest active day in the history */
+	uint64_t map_used;       /* bytes of the map in use */
+};
+int tl_store_info(struct tl_store *s, struct tl_store_info *info);
+
+/*
+ * Ordered iteration over one family's records, from @from (inclusive)
+ * onwards. Each record's bytes stay valid until the next call. The
+ * iterator holds an LMDB read transaction: close it soon.
+ */
+struct tl_store_iter;
+int tl_store_iter_open(struct tl_store *s, uint8_t family,
+		       struct tl_store_iter **out);
+/* Move to the first record at or after @ip. Returns 1 found, 0 at end. */
+int tl_store_iter_seek(struct tl_store_iter *it, const struct tl_ip *ip);
+/* Move to the next record. Returns 1, 0 at end, or an error. */
+int tl_store_iter_next(struct tl_store_iter *it);
+/* The current record. */
+void tl_store_iter_get(const struct tl_store_iter *it, struct tl_ip *ip,
+		       const uint8_t **val, size_t *len);
+void tl_store_iter_close(struct tl_store_iter *it);
+
+#endif

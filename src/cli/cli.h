@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.h -- what the subcommands share: exit codes, config, store paths */
+#ifndef TRAPLINE_CLI_H
+#define TRAPLINE_CLI_H
+
+#include <stdbool.h>
+
+#include "trapline/config.h"
+
+/* Exit codes (sysexits(3), DESIGN.md). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FOUND = 1,        /* yes to a yes/no question (listed, ...) */
+	EXIT_USAGE = 2,        /* bad command line */
+	EXIT_DATAERR = 65,     /* bad input data (some records skipped) */
+	EXIT_NOINPUT = 66,     /* no store, or an input file missing */
+	EXIT_UNAVAILABLE = 69, /* a needed service is unavailable */
+	EXIT_SOFTWARE = 70,    /* internal error */
+	EXIT_TEMPFAIL = 75,    /* try again later (store busy) */
+};
+
+/* Options every subcommand takes (getopt_long values >= 256). */
+enum {
+	OPT_DATA = 256,
+	OPT_CONFIG,
+	OPT_JSON,
+	OPT_GEO,
+	OPT_HELP,
+	OPT_CMD_BASE = 300, /* first value free for a subcommand */
+};
+
+#define CLI_COMMON_LONGOPTS                                        \
+	{"data", required_argument, NULL, OPT_DATA},               \
+	{"config", required_argument, NULL, OPT_CONFIG},           \
+	{"json", no_argument, NULL, OPT_JSON},                     \
+	{"help", no_argument, NULL, OPT_HELP}
+
+struct cli_common {
+	const char *data_opt;   /* --data, or NULL */
+	const char *config_opt; /* --config, or NULL */
+	bool json;              /* --json */
+	struct tl_config cfg;   /* loaded by cli_load */
+	const char *data;       /* resolved store directory */
+};
+
+/*
+ * Handle a common option @opt (from getopt_long) into @c. Returns true when
+ * it was one of the common ones.
+ */
+bool cli_common_opt(struct cli_common *c, int opt, const char *arg);
+
+/*
+ * Load the configuration (--config, else $TRAPLINE_CONFIG, else none) and
+ * resolve the store directory: --data, else $TRAPLINE_DATA, else [store]
+ * data. Returns an exit code (EXIT_OK on success); errors are logged.
+ */
+int cli_load(struct cli_common *c);
+void cli_free(struct cli_common *c);
+
+/* Print "usage: ..." for @cmd to stderr; returns EXIT_USAGE. */
+int cli_usage(const char *usage);
+
+/* Map a tl_err from opening the store to an exit code, logging why. */
+int cli_store_error(const char *dir, int err);
+
+int cmd_ingest(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+
+#endif

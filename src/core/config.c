@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c -- INI configuration through inih
+ *
+ * Every key trapline reads is in the table below with its default and its
+ * meaning; docs/trapline.conf.5 is the operator's copy of the same.
+ */
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "limits.h"
+#include "trapline/config.h"
+#include "trapline/err.h"
+#include "trapline/log.h"
+
+_Static_assert(TL_CONFIG_STR == TL_CONFIG_VALUE_MAX, "config value size");
+
+enum key_type { K_STR, K_SIZE, K_DAYS, K_RATIO, K_PREFIXES };
+
+struct key {
+	const char *section, *name;
+	enum key_type type;
+	size_t offset;
+	const char *def; /* default, as text */
+	const char *doc; /* what it means */
+};
+
+#define OFF(f) offsetof(struct tl_config, f)
+
+static const struct key keys[] = {
+	{"store", "data", K_STR, OFF(data), "./var/trapline",
+	 "store directory (journal and LMDB history); $TRAPLINE_DATA and "
+	 "--data override"},
+	{"store", "map_size", K_SIZE, OFF(map_size), "256G",
+	 "LMDB map size: the most the history may grow to (K/M/G/T)"},
+	{"trap", "listen", K_STR, OFF(trap_listen), "127.0.0.1:2525",
+	 "SMTP trap listen addresses, space separated"},
+	{"trap", "domains", K_STR, OFF(trap_domains), "trap.example.org",
+	 "every address at these domains is a trap"},
+	{"trap", "trusted_proxies", K_STR, OFF(trap_trusted_proxies),
+	 "127.0.0.1", "PROXY protocol and XCLIENT accepted from these"},
+	{"ingest", "own_relays", K_STR, OFF(ingest_own_relays), "",
+	 "the operator's own relays: their Received hops are skipped"},
+	{"dns", "listen", K_STR, OFF(dns_listen), "127.0.0.1:5353",
+	 "DNS listen addresses"},
+	{"dns", "zone", K_STR, OFF(dns_zone), "bl.example.org",
+	 "the block list zone; the history zone is hist.<zone>"},
+	{"dns", "txt", K_STR, OFF(dns_txt), "Listed: see https://example.org/ip/$",
+	 "TXT template; $ is the IP"},
+	{"policy", "expire_days", K_DAYS, OFF(expire_days), "7",
+	 "quiet days before a listing lapses"},
+	{"policy", "hiatus_days", K_DAYS, OFF(hiatus_days), "30",
+	 "a gap of at least this many days is a hiatus"},
+	{"policy", "persistent_days", K_DAYS, OFF(persistent_days), "365",
+	 "span (days) from which an IP can be persistent"},
+	{"policy", "persistent_steadiness", K_RATIO,
+	 OFF(persistent_steadiness), "0.5",
+	 "share of active weeks a persistent IP needs (0..1)"},
+	{"policy", "never_list", K_PREFIXES, OFF(never_list),
+	 "0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 "
+	 "172.16.0.0/12 192.0.0.0/24 192.0.2.0/24 192.168.0.0/16 "
+	 "198.18.0.0/15 198.51.100.0/24 203.0.113.0/24 224.0.0.0/3 "
+	 "::/128 ::1/128 fc00::/7 fe80::/10 2001:db8::/32 ff00::/8",
+	 "ranges recorded but never listed (reserved, private, documentation)"},
+	{"geo", "database", K_STR, OFF(geo_database), "",
+	 "a MaxMind DB (.mmdb) for countries; empty: Debian's GeoIP.dat"},
+};
+
+int tl_config_parse_prefixes(const char *text, struct tl_prefix **out,
+			     unsigned *len, const char **bad_item)
+{
+	struct tl_prefix *v = NULL, *nv;
+	unsigned n = 0;
+	const char *p = text;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	while (*p) {
+		size_t l;
+
+		p += strspn(p, " \t,");
+		l = strcspn(p, " \t,");
+		if (l == 0)
+			break;
+		if (n >= TL_CONFIG_LIST_MAX) {
+			*bad_item = p;
+			free(v);
+			return TL_ELIMIT;
+		}
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			return TL_ENOMEM;
+		}
+		v = nv;
+		rc = tl_prefix_parse(p, l, true, &v[n]);
+		if (rc < 0) {
+			*bad_item = p;
+			free(v);
+			return rc;
+		}
+		n++;
+		p += l;
+	}
+	*out = v;
+	*len = n;
+	return 0;
+}
+
+static int parse_size(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+	unsigned shift = 0;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (end == v || *v == '-' || errno == ERANGE)
+		return TL_ESYNTAX;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end != '\0' || n > (UINT64_MAX >> shift))
+		return TL_ESYNTAX;
+	*out = (uint64_t)n << shift;
+	return 0;
+}
+
+static int set_value(struct tl_config *cfg, const struct key *k,
+		     const char *v, const char **bad)
+{
+	char *base = (char *)cfg + k->offset;
+	char *end;
+	unsigned long n;
+	double d;
+	int rc;
+
+	*bad = NULL;
+	switch (k->type) {
+	case K_STR:
+		if (strlen(v) >= TL_CONFIG_STR)
+			return TL_ETOOLONG;
+		strcpy(base, v);
+		return 0;
+	case K_SIZE:
+		return parse_size(v, (uint64_t *)base);
+	case K_DAYS:
+		n = strtoul(v, &end, 10);
+		if (end == v || *end || *v == '-' || n > 36500)
+			return TL_ESYNTAX;
+		*(unsigned *)base = (unsigned)n;
+		return 0;
+	case K_RATIO:
+		d = strtod(v, &end);
+		if (end == v || *end || !(d >= 0.0 && d <= 1.0))
+			return TL_ESYNTAX;
+		*(double *)base = d;
+		return 0;
+	case K_PREFIXES: {
+		struct tl_prefix *list;
+		unsigned len;
+
+		rc = tl_config_parse_prefixes(v, &list, &len, bad);
+		if (rc < 0)
+			return rc;
+		free(cfg->never_list);
+		cfg->never_list = list;
+		cfg->never_list_len = len;
+		return 0;
+	}
+	}
+	return TL_EINVAL;
+}
+
+int tl_config_defaults(struct tl_config *cfg)
+{
+	const char *bad;
+	size_t i;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		rc = set_value(cfg, &keys[i], keys[i].def, &bad);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+struct load_ctx {
+	struct tl_config *cfg;
+	const char *path;
+	int line;
+	int err;
+};
+
+static int on_key(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	struct load_ctx *ctx = user;
+	const char *bad;
+	size_t i;
+	int rc;
+
+	ctx->line++;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcasecmp(keys[i].section, section) != 0 ||
+		    strcasecmp(keys[i].name, name) != 0)
+			continue;
+		rc = set_value(ctx->cfg, &keys[i], value, &bad);
+		if (rc < 0) {
+			log_error("config", "%s: [%s] %s = %s: %s", ctx->path,
+				  section, name, value, tl_strerror(rc));
+			ctx->err = TL_ESYNTAX;
+			return 0;
+		}
+		return 1;
+	}
+	log_error("config", "%s: unknown key [%s] %s", ctx->path, section,
+		  name);
+	ctx->err = TL_ESYNTAX;
+	return 0;
+}
+
+static int finish(struct load_ctx *ctx, int rc)
+{
+	if (rc > 0) {
+		if (ctx->err == 0)
+			log_error("config", "%s:%d: not INI syntax", ctx->path,
+				  rc);
+		return TL_ESYNTAX;
+	}
+	if (rc < 0) {
+		log_error("config", "%s: cannot read", ctx->path);
+		return rc == -1 ? TL_ENOENT : TL_ENOMEM;
+	}
+	return ctx->err;
+}
+
+int tl_config_load(struct tl_config *cfg, const char *path)
+{
+	struct load_ctx ctx = {cfg, path, 0, 0};
+
+	return finish(&ctx, ini_parse(path, on_key, &ctx));
+}
+
+int tl_config_load_string(struct tl_config *cfg, const char *text)
+{
+	struct load_ctx ctx = {cfg, "(string)", 0, 0};
+
+	return finish(&ctx, ini_parse_string(text, on_key, &ctx));
+}
+
+void tl_config_free(struct tl_config *cfg)
+{
+	free(cfg->never_list);
+	cfg->never_list = NULL;
+	cfg->never_list_len = 0;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* limits.h -- every numeric limit in trapline, with its unit and reason */
+#ifndef TRAPLINE_LIMITS_H
+#define TRAPLINE_LIMITS_H
+
+/* Log lines (bytes): long enough for a path and an escaped peer string. */
+#define TL_LOG_LINE_MAX 1024
+
+/* Input records (bytes): an event line is ~150 bytes; 64 KiB leaves room for
+ * long HELO/from fields yet bounds what one hostile line can cost. */
+#define TL_LINE_MAX 65536
+
+/* JSON nesting depth in an event line (levels): unknown fields may hold
+ * nested values we skip; deeper than this is an attack, not an event. */
+#define TL_JSON_DEPTH_MAX 32
+
+/* Event fields (bytes, without the NUL). RFC 5321 4.5.3.1: a domain is at
+ * most 255 octets, a path 256; sensor names are ours to bound. */
+#define TL_HELO_MAX 255
+#define TL_FROM_MAX 255
+#define TL_SENSOR_MAX 63
+
+/* Content tags: per event (count), length (bytes). */
+#define TL_EVENT_TAGS_MAX 8
+#define TL_TAG_LEN_MAX 32
+
+/* Distinct tags one IP's history keeps (count); more are folded into none
+ * (the counter "tags_dropped" says so). */
+#define TL_HISTORY_TAGS_MAX 32
+
+/* Distinct tag names in one store (count): ids are 16-bit in records. */
+#define TL_TAG_IDS_MAX 65535
+
+/* Events one record may stand for (count); bounds counter overflow. */
+#define TL_EVENT_COUNT_MAX 1000000000ULL
+
+/* Days of per-day volume kept per IP (days back from its last seen day):
+ * enough for "the biggest this week / this month". */
+#define TL_RECENT_DAYS 35
+
+/* Time range accepted in events: 1970-01-01 .. 2199-12-31 (days). */
+#define TL_DAY_MIN 0
+#define TL_DAY_MAX 84005
+
+/* Encoded history record (bytes): 20 years of alternate days is ~20 KiB of
+ * runs; anything past 1 MiB is corruption or an attack. */
+#define TL_RECORD_MAX (1u << 20)
+
+/* Runs in one history (count): one per active day over TL_DAY range at
+ * worst; a decoder refuses more. */
+#define TL_RUNS_MAX 65536
+
+/* Journal: segment size before rotation (bytes), frame payload (bytes). */
+#define TL_JOURNAL_SEGMENT_MAX (64u << 20)
+#define TL_JOURNAL_FRAME_MAX (1u << 20)
+
+/* Events per group commit in ingest (count): one fdatasync and one LMDB
+ * transaction per this many events. */
+#define TL_COMMIT_EVENTS 262144
+
+/* Default LMDB map size (bytes): virtual only; the file grows as used. */
+#define TL_STORE_MAP_SIZE_DEFAULT (256ULL << 30)
+
+/* Bad records reported in full by ingest (count); later ones are counted. */
+#define TL_INGEST_REPORT_MAX 100
+
+/* Rankings: rows a top query may ask for (count). */
+#define TL_TOP_LIMIT_MAX 100000
+
+/* Config: value length (bytes), list items per key (count). */
+#define TL_CONFIG_VALUE_MAX 4096
+#define TL_CONFIG_LIST_MAX 256
+
+#endif

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* policy.c -- listing decisions from an IP's history */
+#include <stdio.h>
+#include <string.h>
+
+#include "trapline/policy.h"
+
+void tl_policy_from_config(struct tl_policy *p, const struct tl_config *cfg)
+{
+	p->expire_days = cfg->expire_days;
+	p->hiatus_days = cfg->hiatus_days;
+	p->persistent_days = cfg->persistent_days;
+	p->persistent_steadiness = cfg->persistent_steadiness;
+	p->never = cfg->never_list;
+	p->nnever = cfg->never_list_len;
+}
+
+bool tl_policy_is_never(const struct tl_policy *p, const struct tl_ip *ip)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nnever; i++)
+		if (tl_prefix_contains(&p->never[i], ip))
+			return true;
+	return false;
+}
+
+const char *tl_code_name(uint8_t code)
+{
+	static const char *const names[] = {
+		[TL_CODE_SPAM] = "127.0.0.2",
+		[TL_CODE_DICTIONARY] = "127.0.0.3",
+		[TL_CODE_AUTH] = "127.0.0.4",
+		[TL_CODE_MALWARE] = "127.0.0.5",
+		[TL_CODE_PERSISTENT] = "127.0.0.6",
+		[TL_CODE_OPERATOR] = "127.0.0.10",
+	};
+
+	if (code < sizeof(names) / sizeof(names[0]) && names[code])
+		return names[code];
+	return "127.0.0.0";
+}
+
+void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
+		      const struct tl_history *h, tl_day today,
+		      struct tl_listing *out)
+{
+	static const uint8_t kind_code[TL_KIND_COUNT] = {
+		[TL_KIND_SPAM] = TL_CODE_SPAM,
+		[TL_KIND_DICTIONARY] = TL_CODE_DICTIONARY,
+		[TL_KIND_AUTH] = TL_CODE_AUTH,
+		[TL_KIND_MALWARE] = TL_CODE_MALWARE,
+	};
+	struct tl_history_stats st;
+	char last[TL_DAY_STRLEN];
+	int64_t quiet;
+	unsigned k;
+
+	memset(out, 0, sizeof(*out));
+	if (tl_history_is_empty(h)) {
+		snprintf(out->why, sizeof(out->why), "never seen");
+		return;
+	}
+	if (tl_policy_is_never(p, ip)) {
+		snprintf(out->why, sizeof(out->why),
+			 "in a never-list range (private, reserved or own)");
+		return;
+	}
+	tl_day_format(h->last, last);
+	quiet = (int64_t)today - h->last;
+	if (quiet > (int64_t)p->expire_days) {
+		snprintf(out->why, sizeof(out->why),
+			 "quiet for %lld days since %s (listings lapse after "
+			 "%u)", (long long)quiet, last, p->expire_days);
+		return;
+	}
+	out->listed = true;
+	for (k = 0; k < TL_KIND_COUNT; k++)
+		if (h->count[k])
+			out->codes[out->ncodes++] = kind_code[k];
+	tl_history_stats(h, p->hiatus_days, &st);
+	if (st.span_days >= p->persistent_days &&
+	    st.steadiness >= p->persistent_steadiness)
+		out->codes[out->ncodes++] = TL_CODE_PERSISTENT;
+	snprintf(out->why, sizeof(out->why),
+		 "active within the last %u days (last seen %s)%s",
+		 p->expire_days, last,
+		 out->codes[out->ncodes - 1] == TL_CODE_PERSISTENT
+			 ? "; persistent: long and steady"
+			 : "");
+}
