@@ -284,7 +284,8 @@ int cmd_simulate(int argc, char **argv)
 			break;
 		case OPT_SPEWERS:
 			if (!parse_u64(optarg, SIM_SPEWERS_MAX, &v))
-				return bad("--spewers", optarg, "not 0..1000000");
+				return bad("--spewers", optarg,
+					   "not 0..1000000");
 			cfg.spewers = (uint32_t)v;
 			break;
 		case OPT_IPV6:
@@ -338,10 +339,13 @@ int cmd_simulate(int argc, char **argv)
 	tl_geo_close(geo);
 	geo = NULL;
 	if (rc == TL_ERANGE) {
-		fprintf(stderr, "trapline simulate: %u years before the end "
-				"day is before 1970\n",
-			cfg.years);
-		ex = EXIT_USAGE;
+		char day[TL_DAY_STRLEN];
+
+		tl_day_format(cfg.end, day);
+		fprintf(stderr, "trapline simulate: %u years to %s start "
+				"before 1970\n",
+			cfg.years, day);
+		ex = cli_usage(usage_text);
 		goto out;
 	}
 	if (rc < 0) {
@@ -350,8 +354,9 @@ int cmd_simulate(int argc, char **argv)
 	}
 	sim_get_stats(s, &st);
 	if (!st.geo_v4)
-		fprintf(stderr, "simulate: no GeoIP data: IPv4 addresses from "
-				"all public unicast space, countries unknown\n");
+		fprintf(stderr, "simulate: no GeoIP data: IPv4 addresses "
+				"from all public unicast space, countries "
+				"unknown\n");
 	if (!st.geo_v6 && cfg.ipv6 > 0)
 		fprintf(stderr, "simulate: no GeoIPv6 data: IPv6 addresses "
 				"from 2000::/3, countries unknown\n");

@@ -5,7 +5,9 @@
  * meaning; docs/trapline.conf.5 is the operator's copy of the same.
  */
 #include <errno.h>
+#include <errno.h>
 #include <ini.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,9 +200,57 @@ int tl_config_defaults(struct tl_config *cfg)
 struct load_ctx {
 	struct tl_config *cfg;
 	const char *path;
-	int line;
 	int err;
+	bool set[sizeof(keys) / sizeof(keys[0])]; /* given in this file */
 };
+
+/* A key given again in the same file (or continued on an indented line)
+ * extends a string or list value; a number may be given only once. */
+static int extend(struct load_ctx *ctx, const struct key *k, const char *v,
+		  const char **bad)
+{
+	char *base = (char *)ctx->cfg + k->offset;
+	size_t have, add;
+
+	*bad = NULL;
+	switch (k->type) {
+	case K_STR:
+		have = strlen(base);
+		add = strlen(v);
+		if (have + 1 + add >= TL_CONFIG_STR)
+			return TL_ETOOLONG;
+		base[have] = ' ';
+		memcpy(base + have + 1, v, add + 1);
+		return 0;
+	case K_PREFIXES: {
+		struct tl_prefix *more, *all;
+		unsigned n;
+		int rc = tl_config_parse_prefixes(v, &more, &n, bad);
+
+		if (rc < 0)
+			return rc;
+		if (ctx->cfg->never_list_len + n > TL_CONFIG_LIST_MAX) {
+			free(more);
+			return TL_ELIMIT;
+		}
+		all = realloc(ctx->cfg->never_list,
+			      (ctx->cfg->never_list_len + n + 1) * sizeof(*all));
+		if (!all) {
+			free(more);
+			return TL_ENOMEM;
+		}
+		if (n)
+			memcpy(all + ctx->cfg->never_list_len, more,
+			       n * sizeof(*all));
+		free(more);
+		ctx->cfg->never_list = all;
+		ctx->cfg->never_list_len += n;
+		return 0;
+	}
+	default:
+		return TL_EDUP;
+	}
+}
 
 static int on_key(void *user, const char *section, const char *name,
 		  const char *value)
@@ -210,18 +260,22 @@ static int on_key(void *user, const char *section, const char *name,
 	size_t i;
 	int rc;
 
-	ctx->line++;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcasecmp(keys[i].section, section) != 0 ||
 		    strcasecmp(keys[i].name, name) != 0)
 			continue;
-		rc = set_value(ctx->cfg, &keys[i], value, &bad);
+		if (ctx->set[i])
+			rc = extend(ctx, &keys[i], value, &bad);
+		else
+			rc = set_value(ctx->cfg, &keys[i], value, &bad);
 		if (rc < 0) {
 			log_error("config", "%s: [%s] %s = %s: %s", ctx->path,
-				  section, name, value, tl_strerror(rc));
+				  section, name, value,
+				  rc == TL_EDUP ? "given twice" : tl_strerror(rc));
 			ctx->err = TL_ESYNTAX;
 			return 0;
 		}
+		ctx->set[i] = true;
 		return 1;
 	}
 	log_error("config", "%s: unknown key [%s] %s", ctx->path, section,
@@ -230,33 +284,121 @@ static int on_key(void *user, const char *section, const char *name,
 	return 0;
 }
 
-static int finish(struct load_ctx *ctx, int rc)
+/*
+ * Feeds inih one line at a time from memory. Debian's libinih reads lines
+ * of at most 200 bytes; a longer line is cut at a space into pieces, each
+ * after the first indented, which inih passes on as continuations of the
+ * same key (and extend() joins them).
+ */
+struct line_reader {
+	const char *p, *end;
+	bool cont; /* the next piece continues a cut line */
+};
+
+static char *read_line(char *str, int num, void *stream)
 {
+	struct line_reader *r = stream;
+	const char *nl, *stop;
+	size_t len, room, o = 0;
+
+	if (r->p >= r->end || num < 8)
+		return NULL;
+	nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
+	stop = nl ? nl + 1 : r->end;
+	len = (size_t)(stop - r->p);
+	room = (size_t)num - 1 - (r->cont ? 1 : 0);
+	if (r->cont)
+		str[o++] = ' ';
+	if (len > room) {
+		/* Cut at the last space that leaves room for the newline. */
+		size_t cut = room - 1;
+
+		while (cut > 0 && r->p[cut] != ' ' && r->p[cut] != '\t')
+			cut--;
+		if (cut == 0)
+			cut = room - 1; /* no space: inih will refuse it */
+		memcpy(str + o, r->p, cut);
+		o += cut;
+		str[o++] = '\n';
+		r->p += cut;
+		r->cont = true;
+	} else {
+		memcpy(str + o, r->p, len);
+		o += len;
+		r->p = stop;
+		r->cont = false;
+	}
+	str[o] = '\0';
+	return str;
+}
+
+static int parse_text(struct load_ctx *ctx, const char *text, size_t len)
+{
+	struct line_reader r = {text, text + len, false};
+	int rc = ini_parse_stream(read_line, &r, on_key, ctx);
+
 	if (rc > 0) {
 		if (ctx->err == 0)
-			log_error("config", "%s:%d: not INI syntax", ctx->path,
-				  rc);
+			log_error("config", "%s: line %d: not INI syntax",
+				  ctx->path, rc);
 		return TL_ESYNTAX;
 	}
-	if (rc < 0) {
-		log_error("config", "%s: cannot read", ctx->path);
-		return rc == -1 ? TL_ENOENT : TL_ENOMEM;
-	}
+	if (rc < 0)
+		return TL_ENOMEM;
 	return ctx->err;
 }
 
 int tl_config_load(struct tl_config *cfg, const char *path)
 {
-	struct load_ctx ctx = {cfg, path, 0, 0};
+	struct load_ctx ctx = {cfg, path, 0, {false}};
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f = fopen(path, "r");
+	int rc;
 
-	return finish(&ctx, ini_parse(path, on_key, &ctx));
+	if (!f) {
+		log_error("config", "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? TL_ENOENT : -errno;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *nt;
+
+			if (cap >= TL_CONFIG_FILE_MAX) {
+				log_error("config", "%s: larger than %u bytes",
+					  path, TL_CONFIG_FILE_MAX);
+				free(text);
+				fclose(f);
+				return TL_ETOOLONG;
+			}
+			cap = cap ? cap * 2 : 4096;
+			nt = realloc(text, cap);
+			if (!nt) {
+				free(text);
+				fclose(f);
+				return TL_ENOMEM;
+			}
+			text = nt;
+		}
+		size_t n = fread(text + len, 1, cap - len, f);
+
+		len += n;
+		if (n == 0)
+			break;
+	}
+	rc = ferror(f) ? TL_EIO : 0;
+	fclose(f);
+	if (rc == 0)
+		rc = parse_text(&ctx, text ? text : "", len);
+	free(text);
+	return rc;
 }
 
 int tl_config_load_string(struct tl_config *cfg, const char *text)
 {
-	struct load_ctx ctx = {cfg, "(string)", 0, 0};
+	struct load_ctx ctx = {cfg, "(string)", 0, {false}};
 
-	return finish(&ctx, ini_parse_string(text, on_key, &ctx));
+	return parse_text(&ctx, text, strlen(text));
 }
 
 void tl_config_free(struct tl_config *cfg)

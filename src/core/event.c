@@ -8,6 +8,7 @@
 #include "trapline/err.h"
 #include "trapline/day.h"
 #include "trapline/event.h"
+#include "utf8.h"
 
 _Static_assert(TL_EVENT_TAGS == TL_EVENT_TAGS_MAX, "tag count");
 _Static_assert(TL_EVENT_TAGLEN == TL_TAG_LEN_MAX + 1, "tag length");
@@ -79,18 +80,35 @@ int tl_event_add_tag(struct tl_event *ev, const char *s, size_t len)
 	return 0;
 }
 
-/* A JSON string body: quotes, backslashes and controls escaped. Input is
- * our own bounded field, so @out (6 bytes per input byte) cannot overflow. */
+/*
+ * A JSON string: quotes, backslashes and controls escaped; a byte that is
+ * not part of valid UTF-8 (a bot's HELO may hold anything) is written as
+ * \u00XX, its Latin-1 reading, so the line stays valid JSON. Input is our
+ * own bounded field, so @out (6 bytes per input byte) cannot overflow.
+ */
 static size_t json_str(char *out, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
+	const unsigned char *end = (const unsigned char *)s + strlen(s);
+	size_t n = 0, k;
 
 	out[n++] = '"';
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '"' || c == '\\') {
+		if (c >= 0x80) {
+			k = tl_utf8_len((const unsigned char *)s, end);
+			if (k) {
+				memcpy(out + n, s, k);
+				n += k;
+				s += k - 1;
+				continue;
+			}
+			memcpy(out + n, "\\u00", 4);
+			out[n + 4] = hex[c >> 4];
+			out[n + 5] = hex[c & 15];
+			n += 6;
+		} else if (c == '"' || c == '\\') {
 			out[n++] = '\\';
 			out[n++] = (char)c;
 		} else if (c < 0x20) {

@@ -70,5 +70,7 @@
 /* Config: value length (bytes), list items per key (count). */
 #define TL_CONFIG_VALUE_MAX 4096
 #define TL_CONFIG_LIST_MAX 256
+/* Config file size (bytes): a config is a page or two; bound what we read. */
+#define TL_CONFIG_FILE_MAX (1u << 20)
 
 #endif

@@ -15,6 +15,7 @@
 #include "parse.h"
 #include "trapline/day.h"
 #include "trapline/err.h"
+#include "utf8.h"
 
 struct cur {
 	const char *p, *end;
@@ -63,36 +64,6 @@ static bool read_hex4(struct cur *c, unsigned *out)
 	c->p += 4;
 	*out = v;
 	return true;
-}
-
-/* Length of a valid UTF-8 sequence at @p (RFC 3629: no overlongs, no
- * surrogates, at most U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	size_t n, i;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
 }
 
 static size_t put_utf8(char *o, unsigned cp)
@@ -215,7 +186,7 @@ static size_t read_string_t(struct cur *c, char *buf, size_t size,
 			k = put_utf8(tmp, cp);
 			src = tmp;
 		} else {
-			k = utf8_len((const unsigned char *)c->p,
+			k = tl_utf8_len((const unsigned char *)c->p,
 				     (const unsigned char *)c->end);
 			if (k == 0)
 				goto bad;
@@ -616,7 +587,7 @@ enum ingest_line ingest_ndjson_parse(const char *line, size_t len,
 				     struct ingest_err *err)
 {
 	struct cur c = {line, line + len, 0, NULL};
-	unsigned seen = 0;
+	unsigned seen = 0, given = 0; /* present with a value; named at all */
 	char key[16];
 	size_t klen;
 	bool first = true, trunc;
@@ -665,15 +636,15 @@ enum ingest_line ingest_ndjson_parse(const char *line, size_t len,
 			skip_value(&c, 1);
 		} else {
 			c.field = member_names[m];
-			if (seen & (1u << m)) {
+			if (given & (1u << m)) {
 				fail(&c, TL_EDUP);
 				goto out;
 			}
-			seen |= 1u << m;
-			if (at_null(&c))
-				seen &= ~(1u << m);
-			else
+			given |= 1u << m;
+			if (!at_null(&c)) {
+				seen |= 1u << m;
 				member_value(&c, (enum member)m, ev);
+			}
 			if (c.err)
 				goto out;
 			c.field = NULL;

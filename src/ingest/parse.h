@@ -23,7 +23,8 @@ enum ingest_line {
 /*
  * One NDJSON event line (DESIGN.md): a JSON object with "time" and "ip"
  * required, "kind" (spam), "count" (1), "sensor", "tags", "helo", "from",
- * "rcpts", "size" optional; unknown members are skipped, null means absent.
+ * "rcpts", "size" optional; unknown members are skipped (and may repeat),
+ * null means absent.
  *
  * Reads @len untrusted bytes. Checks the whole line against the JSON
  * grammar (RFC 8259: UTF-8, escapes, surrogate pairs, nesting at most

@@ -53,6 +53,7 @@ void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
 	};
 	struct tl_history_stats st;
 	char last[TL_DAY_STRLEN];
+	bool persistent;
 	int64_t quiet;
 	unsigned k;
 
@@ -74,18 +75,22 @@ void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
 			 "%u)", (long long)quiet, last, p->expire_days);
 		return;
 	}
-	out->listed = true;
 	for (k = 0; k < TL_KIND_COUNT; k++)
 		if (h->count[k])
 			out->codes[out->ncodes++] = kind_code[k];
+	if (out->ncodes == 0) {
+		/* Active days but no events: not a record ingest writes. */
+		snprintf(out->why, sizeof(out->why), "no events recorded");
+		return;
+	}
+	out->listed = true;
 	tl_history_stats(h, p->hiatus_days, &st);
-	if (st.span_days >= p->persistent_days &&
-	    st.steadiness >= p->persistent_steadiness)
+	persistent = st.span_days >= p->persistent_days &&
+		     st.steadiness >= p->persistent_steadiness;
+	if (persistent)
 		out->codes[out->ncodes++] = TL_CODE_PERSISTENT;
 	snprintf(out->why, sizeof(out->why),
 		 "active within the last %u days (last seen %s)%s",
 		 p->expire_days, last,
-		 out->codes[out->ncodes - 1] == TL_CODE_PERSISTENT
-			 ? "; persistent: long and steady"
-			 : "");
+		 persistent ? "; persistent: long and steady" : "");
 }

@@ -447,11 +447,12 @@ static void draw_v4(struct sim_iptab *t, struct sim_country *c,
 static void draw_v6(struct sim_iptab *t, struct sim_rng *rng,
 		    const struct sim_country *c, struct tl_ip *out)
 {
-	const struct sim_v6range *r = t->v6 + c->v6_off + sim_rng_below(rng,
-									  c->v6_n);
-	uint64_t span = r->last - r->first, hi, lo;
+	const struct sim_v6range *r;
+	uint64_t span, hi, lo;
 	int i;
 
+	r = t->v6 + c->v6_off + sim_rng_below(rng, c->v6_n);
+	span = r->last - r->first;
 	hi = r->first + (span == UINT64_MAX ? sim_rng_next(rng)
 					    : sim_rng_next(rng) % (span + 1));
 	/* A bijection of the counter: interface ids never repeat. */

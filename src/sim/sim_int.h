@@ -112,7 +112,7 @@ struct sim_iptab {
 	uint64_t v6_ctr;        /* IPv6 interface ids handed out */
 	uint64_t key;
 	bool geo_v4, geo_v6;    /* built from GeoIP (else fallback pools) */
-	int fallback_v6;        /* country holding the fallback v6 pool, or -1 */
+	int fallback_v6;        /* country of the fallback v6 pool, or -1 */
 };
 
 /* Walk @geo (may be NULL) and build @t. Returns 0 or TL_ENOMEM. */

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* simulate.c -- the population model: churning bots, steady spewers */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,7 +22,9 @@
  *   heavy volume sent as a few batches a day with count > 1.
  *
  * Every random choice comes from one xoshiro256** stream in a fixed
- * order, so a seed gives the same stream byte for byte.
+ * order, and the arithmetic on it is plain IEEE +, -, *, / (no libm,
+ * whose last bits vary between versions and CPUs), so a seed gives the
+ * same stream byte for byte everywhere.
  */
 
 #define DAY_NONE INT32_MIN
@@ -143,7 +144,7 @@ struct sim {
 	struct mixpick bot_mix[NMIX + 1], spewer_mix[NMIX + 1];
 	unsigned nbot_mix, nspewer_mix;
 	uint8_t hour_bot[256], hour_server[256]; /* slot -> local hour */
-	double log_q[8];        /* log(1 - p) for the geometric draws */
+	uint64_t geom_thr[8];   /* geom_p scaled to 2^64 */
 
 	struct actor *act;      /* alive today */
 	size_t nact, capact;
@@ -162,7 +163,7 @@ struct sim {
 	char bot_from[BOT_FROMS][32];
 };
 
-/* Indices into log_q. */
+/* Indices into geom_p and geom_thr. */
 enum {
 	G_LIFE_BOT,
 	G_LIFE_BOT_LONG,
@@ -202,13 +203,34 @@ void sim_config_defaults(struct sim_config *cfg)
 	cfg->ipv6 = 0.02;
 }
 
-/* Trials up to the first success (>= 1), success chance geom_p[g]. */
+/* Trials up to the first success (>= 1, at most @max), each a success
+ * with chance geom_p[g]. The means are small, so counting is cheap. */
 static uint32_t geom(struct sim *s, int g, uint32_t max)
 {
-	double u = 1.0 - sim_rng_unit(&s->rng); /* (0, 1] */
-	double n = floor(log(u) / s->log_q[g]);
+	uint32_t n = 1;
 
-	return n >= max - 1 ? max : 1 + (uint32_t)n;
+	while (n < max && sim_rng_next(&s->rng) >= s->geom_thr[g])
+		n++;
+	return n;
+}
+
+/* e^x: halve into [-0.5, 0.5], a Taylor series, square back. */
+static double expo(double x)
+{
+	double r = 1, term = 1;
+	int i, halvings = 0;
+
+	while ((x > 0.5 || x < -0.5) && halvings < 16) {
+		x /= 2;
+		halvings++;
+	}
+	for (i = 1; i < 12; i++) {
+		term *= x / i;
+		r += term;
+	}
+	while (halvings--)
+		r *= r;
+	return r;
 }
 
 /* Roughly normal, mean 0, sd 1 (Irwin-Hall of four uniforms). */
@@ -269,7 +291,7 @@ static int plan_arrivals(struct sim *s)
 			outbreak = 1 + sim_rng_below(&s->rng, OUTBREAK_DAYS);
 			boost = 2.0 + 3.0 * sim_rng_unit(&s->rng);
 		}
-		w[d] = (1.0 + ARRIVAL_GROWTH * t) * exp(wave) *
+		w[d] = (1.0 + ARRIVAL_GROWTH * t) * expo(wave) *
 		       (is_weekend(s->start + (tl_day)d) ? 0.8 : 1.0) *
 		       (outbreak ? boost : 1.0);
 		if (outbreak)
@@ -328,7 +350,8 @@ static void build_mix(struct sim *s)
 		}
 		if (mix[i].spewer) {
 			cs += mix[i].spewer;
-			s->spewer_mix[s->nspewer_mix++] = (struct mixpick){cs, c};
+			s->spewer_mix[s->nspewer_mix++] =
+				(struct mixpick){cs, c};
 		}
 	}
 	s->bot_mix[s->nbot_mix++] = (struct mixpick){cb + ob, -1};
@@ -353,8 +376,10 @@ static const char *word(struct sim *s)
 static void build_names(struct sim *s)
 {
 	static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	unsigned i, j;
+	const char *w1, *w2;
+	unsigned i, j, n;
 
+	/* One draw per statement: argument order is unspecified. */
 	for (i = 0; i < BOT_HELOS; i++) {
 		char *h = s->bot_helo[i], id[16];
 
@@ -378,13 +403,18 @@ static void build_names(struct sim *s)
 			snprintf(h, 24, "user%u", sim_rng_below(&s->rng, 1000));
 			break;
 		default:
-			snprintf(h, 24, "%s.%s.example", word(s), word(s));
+			w1 = word(s);
+			w2 = word(s);
+			snprintf(h, 24, "%s.%s.example", w1, w2);
 			break;
 		}
 	}
-	for (i = 0; i < BOT_FROMS; i++)
-		snprintf(s->bot_from[i], 32, "%s%s%u.example", word(s),
-			 word(s), sim_rng_below(&s->rng, 100));
+	for (i = 0; i < BOT_FROMS; i++) {
+		w1 = word(s);
+		w2 = word(s);
+		n = sim_rng_below(&s->rng, 100);
+		snprintf(s->bot_from[i], 32, "%s%s%u.example", w1, w2, n);
+	}
 }
 
 /* Place up to @n hiatuses of 30-400 days inside [a + 30, b - 30],
@@ -431,12 +461,45 @@ static uint8_t tag_profile(struct sim *s, double pharma, double phish)
 	return u < pharma ? 1 : u < pharma + phish ? 2 : 0;
 }
 
+/* A British veteran: the first spans the period from the first day to
+ * the last and never pauses; the others start in its first weeks. */
+static void plan_veteran(struct sim *s, struct spewer *p, uint32_t i)
+{
+	p->a = s->start;
+	p->b = s->cfg.end;
+	if (i == 0) {
+		p->p_active = 0.95f;
+		return;
+	}
+	p->a += 1 + (tl_day)sim_rng_below(&s->rng, 60);
+	p->p_active = 0.85f + 0.08f * (float)sim_rng_unit(&s->rng);
+	plan_hiatuses(s, p, sim_rng_below(&s->rng, 3));
+}
+
+/* A life of 1-20 years (most short), placed so that at least a year of
+ * it falls in the period. */
+static void plan_span(struct sim *s, struct spewer *p)
+{
+	double y = sim_rng_unit(&s->rng);
+	tl_day dur = (tl_day)((1.0 + 19.0 * y * y) * 365.25);
+	int64_t room = (int64_t)s->ndays + dur - 730;
+
+	p->a = s->start - dur + 365;
+	if (room > 0)
+		p->a += (tl_day)sim_rng_below(&s->rng, (uint32_t)room);
+	p->b = p->a + dur - 1;
+	if (p->a < s->start)
+		p->a = s->start;
+	if (p->b > s->cfg.end)
+		p->b = s->cfg.end;
+	p->p_active = 0.85f + 0.10f * (float)sim_rng_unit(&s->rng);
+	plan_hiatuses(s, p, sim_rng_below(&s->rng, SIM_HIATUS_MAX + 1));
+}
+
 static int plan_spewers(struct sim *s)
 {
-	uint32_t i, nfull;
-	tl_day end = s->cfg.end, dur;
-	int64_t room;
-	double y;
+	const char *w1, *w2;
+	uint32_t i, nfull, n;
 	int gb = sim_iptab_find(&s->tab, "GB"), c, rc;
 
 	s->nsp = s->cfg.spewers;
@@ -445,43 +508,18 @@ static int plan_spewers(struct sim *s)
 	s->sp = tl_calloc(s->nsp, sizeof(*s->sp));
 	if (!s->sp)
 		return TL_ENOMEM;
-	/* A few British veterans run (nearly) the whole period, so "the
-	 * longest spewer in GB" has a clear answer: the first spans it from
-	 * the first day to the last and never pauses; the others start in
-	 * the first weeks. */
+	/* One in a hundred is a British veteran, so "the longest spewer in
+	 * GB" has a clear answer. */
 	nfull = s->cfg.spewers / 100 ? s->cfg.spewers / 100 : 1;
 	for (i = 0; i < s->nsp; i++) {
 		struct spewer *p = &s->sp[i];
 
 		if (i < nfull && gb >= 0) {
 			c = gb;
-			p->a = s->start;
-			if (i > 0)
-				p->a += 1 + (tl_day)sim_rng_below(&s->rng, 60);
-			p->b = end;
-			p->p_active = i == 0 ? 0.95f
-					     : 0.85f + 0.08f * (float)sim_rng_unit(
-								     &s->rng);
-			plan_hiatuses(s, p, i == 0 ? 0 : sim_rng_below(&s->rng, 3));
+			plan_veteran(s, p, i);
 		} else {
-			/* A life of 1-20 years (most short), placed so that
-			 * at least a year of it falls in the period. */
 			c = pick_country(s, s->spewer_mix, s->nspewer_mix);
-			y = sim_rng_unit(&s->rng);
-			dur = (tl_day)((1.0 + 19.0 * y * y) * 365.25);
-			room = (int64_t)s->ndays + dur - 730;
-			p->a = s->start - dur + 365;
-			if (room > 0)
-				p->a += (tl_day)sim_rng_below(&s->rng,
-							      (uint32_t)room);
-			p->b = p->a + dur - 1;
-			if (p->a < s->start)
-				p->a = s->start;
-			if (p->b > end)
-				p->b = end;
-			p->p_active = 0.85f + 0.10f * (float)sim_rng_unit(&s->rng);
-			plan_hiatuses(s, p, sim_rng_below(&s->rng,
-							  SIM_HIATUS_MAX + 1));
+			plan_span(s, p);
 		}
 		rc = new_ip(s, &c, &p->ip);
 		if (rc < 0)
@@ -491,16 +529,21 @@ static int plan_spewers(struct sim *s)
 		p->nbmax = (uint8_t)(2 + sim_rng_below(&s->rng, 4));
 		p->dict = sim_rng_chance(&s->rng, 0.08);
 		/* Lognormal, median 400 messages a day. */
-		p->volume = (float)(400.0 * exp(1.0 * normalish(s)));
+		p->volume = (float)(400.0 * expo(normalish(s)));
 		if (p->volume < 20)
 			p->volume = 20;
 		if (p->volume > 50000)
 			p->volume = 50000;
 		p->first = DAY_NONE;
-		snprintf(p->helo, sizeof(p->helo), "mail%u.%s%s.example",
-			 1 + sim_rng_below(&s->rng, 9), word(s), word(s));
-		snprintf(p->from, sizeof(p->from), "%s%s.example", word(s),
-			 word(s));
+		/* One draw per statement: argument order is unspecified. */
+		n = 1 + sim_rng_below(&s->rng, 9);
+		w1 = word(s);
+		w2 = word(s);
+		snprintf(p->helo, sizeof(p->helo), "mail%u.%s%s.example", n,
+			 w1, w2);
+		w1 = word(s);
+		w2 = word(s);
+		snprintf(p->from, sizeof(p->from), "%s%s.example", w1, w2);
 	}
 	return 0;
 }
@@ -530,7 +573,7 @@ int sim_new(const struct sim_config *cfg, struct tl_geo *geo,
 	s->cur = s->start - 1;
 	sim_rng_seed(&s->rng, cfg->seed);
 	for (g = 0; g < 8; g++)
-		s->log_q[g] = log(1.0 - geom_p[g]);
+		s->geom_thr[g] = (uint64_t)(geom_p[g] * 0x1p64);
 	rc = sim_iptab_build(&s->tab, geo, sim_rng_next(&s->rng));
 	if (rc < 0)
 		goto out_free;
@@ -658,7 +701,8 @@ static int emit_actor(struct sim *s, struct actor *a, tl_day d)
 		}
 		e->tags = spam_tags(s, a->tagp);
 		if (sim_rng_chance(&s->rng, 0.6))
-			e->from = s->bot_from[sim_rng_below(&s->rng, BOT_FROMS)];
+			e->from = s->bot_from[sim_rng_below(&s->rng,
+							    BOT_FROMS)];
 	}
 	if (a->first == DAY_NONE)
 		a->first = d;
@@ -811,7 +855,8 @@ static int step_actors(struct sim *s, tl_day d)
 	while (i < s->nact) {
 		struct actor *p = &s->act[i];
 
-		if (d == p->start || sim_rng_chance(&s->rng, p_active[p->cls])) {
+		if (d == p->start ||
+		    sim_rng_chance(&s->rng, p_active[p->cls])) {
 			rc = emit_actor(s, p, d);
 			if (rc < 0)
 				return rc;

@@ -253,8 +253,8 @@ int tl_history_decode(struct tl_history *h, const uint8_t *buf, size_t len,
 		goto corrupt;
 	h->last_time = (int64_t)h->last * 86400 + (int64_t)v;
 	mask = rd_u8(&r);
-	if (mask >> TL_KIND_COUNT)
-		goto corrupt;
+	if (mask == 0 || mask >> TL_KIND_COUNT)
+		goto corrupt; /* an active day has at least one event */
 	for (i = 0; i < TL_KIND_COUNT; i++)
 		if (mask & (1u << i))
 			h->count[i] = rd_varint(&r);

@@ -165,8 +165,10 @@ static int load_tags(struct tl_store *s, MDB_txn *txn)
 	MDB_val k, d;
 	int rc;
 
-	s->tag_names = tl_calloc(TL_TAG_IDS_MAX, sizeof(*s->tag_names));
-	s->tag_hash = tl_calloc(TAG_HASH_SIZE, sizeof(*s->tag_hash));
+	if (!s->tag_names)
+		s->tag_names = tl_calloc(TL_TAG_IDS_MAX, sizeof(*s->tag_names));
+	if (!s->tag_hash)
+		s->tag_hash = tl_calloc(TAG_HASH_SIZE, sizeof(*s->tag_hash));
 	if (!s->tag_names || !s->tag_hash)
 		return TL_ENOMEM;
 	rc = mdb_cursor_open(txn, s->tags, &c);

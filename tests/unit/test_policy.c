@@ -280,11 +280,15 @@ static void test_no_counts(void **state)
 
 	(void)state;
 	tl_history_init(&h);
-	assert_int_equal(tl_history_decode(&h, rec, sizeof(rec), false), 0);
-	assert_int_equal(h.first, D0);
+	/* An active day without a single event is not a record: refused. */
+	assert_int_equal(tl_history_decode(&h, rec, sizeof(rec), false),
+			 TL_ECORRUPT);
+	/* Built in memory all the same, it is never listed without codes. */
+	assert_int_equal(tl_history_add_day(&h, D0), 0);
+	h.first = h.last = D0;
 	decide("203.0.114.9", &h, D0, &l);
-	if (l.listed)
-		assert_true(l.ncodes >= 1);
+	assert_false(l.listed);
+	assert_int_equal(l.ncodes, 0);
 	tl_history_free(&h);
 }
 

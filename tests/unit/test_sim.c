@@ -433,7 +433,8 @@ static void test_ndjson_matches_event_writer(void **state)
 			assert_true(json_is_string(json_object_get(j, "time")));
 			assert_true(json_is_string(json_object_get(j, "ip")));
 			assert_true(json_is_string(json_object_get(j, "kind")));
-			assert_true(json_is_integer(json_object_get(j, "count")));
+			assert_true(
+				json_is_integer(json_object_get(j, "count")));
 			json_decref(j);
 
 			tl_ip_format(&ev[i].ip, ip);
