@@ -174,6 +174,21 @@ static bool parse_fraction(const char *s, double *out)
 	return true;
 }
 
+/* Report a generator failure; returns the exit code. */
+static int sim_error(int rc)
+{
+	if (rc == TL_ELIMIT) {
+		/* Only a toy database runs out: Debian's or GeoLite2 hold
+		 * billions of addresses. */
+		fprintf(stderr, "trapline simulate: the country database "
+				"holds too few addresses for this many "
+				"hosts\n");
+		return EXIT_DATAERR;
+	}
+	fprintf(stderr, "trapline simulate: %s\n", tl_strerror(rc));
+	return EXIT_SOFTWARE;
+}
+
 static void summary(const struct sim_stats *st)
 {
 	fprintf(stderr,
@@ -342,14 +357,14 @@ int cmd_simulate(int argc, char **argv)
 		char day[TL_DAY_STRLEN];
 
 		tl_day_format(cfg.end, day);
-		fprintf(stderr, "trapline simulate: %u years to %s start "
-				"before 1970\n",
+		fprintf(stderr, "trapline simulate: %u years to %s: not "
+				"within 1970-01-01..2199-12-31\n",
 			cfg.years, day);
 		ex = cli_usage(usage_text);
 		goto out;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "trapline simulate: %s\n", tl_strerror(rc));
+		ex = sim_error(rc);
 		goto out;
 	}
 	sim_get_stats(s, &st);
@@ -373,7 +388,7 @@ int cmd_simulate(int argc, char **argv)
 	err_ev = out_close(&ev_out);
 	err_truth = out_close(&truth_out);
 	if (rc < 0) {
-		fprintf(stderr, "trapline simulate: %s\n", tl_strerror(rc));
+		ex = sim_error(rc);
 		goto out;
 	}
 	if (err_ev == EPIPE) {

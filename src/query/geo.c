@@ -171,7 +171,12 @@ void tl_geo_country(struct tl_geo *g, const struct tl_ip *ip, char cc[3],
 	if (code)
 		copy_cc(cc, code, strlen(code));
 	if (block_last) {
-		if (bits < 0 || bits > (ip->family == 4 ? 32 : 128))
+		/* libGeoIP leaves its netmask stale for some lookups (the
+		 * all-zero address): never let that skip more than @ip. */
+		static const uint8_t zero[16];
+
+		if (bits <= 0 || bits > (ip->family == 4 ? 32 : 128) ||
+		    memcmp(ip->a, zero, tl_ip_size(ip)) == 0)
 			bits = ip->family == 4 ? 32 : 128;
 		block_end(ip, (unsigned)bits, block_last);
 	}

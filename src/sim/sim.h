@@ -109,8 +109,8 @@ void sim_config_defaults(struct sim_config *cfg);
  * or when it holds no data, addresses come from all public unicast space
  * and countries are unknown (sim_stats says so). Returns 0, TL_EINVAL
  * (a setting out of range), TL_ERANGE (the period starts before 1970 or
- * ends past TL_DAY_MAX) or TL_ENOMEM. Not thread safe: one generator per
- * thread.
+ * ends past TL_DAY_MAX), TL_ELIMIT (a toy database with too few
+ * addresses) or TL_ENOMEM. Not thread safe: one generator per thread.
  */
 int sim_new(const struct sim_config *cfg, struct tl_geo *geo,
 	    struct sim **out);
@@ -118,7 +118,7 @@ int sim_new(const struct sim_config *cfg, struct tl_geo *geo,
 /*
  * Generate the next day. Returns 1 when a day was generated (read it with
  * sim_events and sim_retired), 0 when the period is over, or TL_ENOMEM
- * (the generator is then unusable).
+ * or TL_ELIMIT (as above); after an error only sim_free may be called.
  */
 int sim_step(struct sim *s);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "limits.h"
 #include "sim/sim_int.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
@@ -561,7 +562,7 @@ int sim_new(const struct sim_config *cfg, struct tl_geo *geo,
 	    !(cfg->ipv6 >= 0 && cfg->ipv6 <= 1))
 		return TL_EINVAL;
 	ndays = (int64_t)cfg->years * 365 + cfg->years / 4;
-	if (cfg->end - ndays + 1 < 0 || cfg->end > 84005 /* TL_DAY_MAX */)
+	if (cfg->end - ndays + 1 < TL_DAY_MIN || cfg->end > TL_DAY_MAX)
 		return TL_ERANGE;
 	s = tl_calloc(1, sizeof(*s));
 	if (!s)

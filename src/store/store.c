@@ -35,6 +35,7 @@
 #define STORE_FORMAT "trapline-store 1"
 #define TAG_HASH_SIZE 131072 /* slots: a power of two > 2 * TL_TAG_IDS_MAX */
 #define FRAME_TARGET (256u << 10) /* bytes of events per journal frame */
+#define APPLY_MAX (128u << 20)    /* bytes of events one apply may take */
 
 struct tl_store {
 	char *dir;               /* owned */
@@ -52,7 +53,8 @@ struct tl_store {
 	uint8_t *pend;
 	size_t pend_len, pend_cap;
 	size_t frame_start; /* offset in pend not yet written as a frame */
-	uint64_t npend;     /* events in pend */
+	uint64_t npend;     /* events in pend (durable or not) */
+	uint64_t nsync;     /* events appended since the last journal sync */
 	struct jpos pend_end; /* journal position after the last frame */
 	/* The applier thread: applies a durable group while the next fills.
 	 * mu guards every field below; work is owned by the applier while
@@ -834,6 +836,7 @@ int tl_store_append(struct tl_store *s, const struct tl_event *ev)
 	}
 	s->pend_len += journal_event_encode(ev, s->pend + s->pend_len);
 	s->npend++;
+	s->nsync++;
 	if (s->pend_len - s->frame_start >= FRAME_TARGET) {
 		rc = flush_frame(s);
 		if (rc < 0)
@@ -844,7 +847,7 @@ int tl_store_append(struct tl_store *s, const struct tl_event *ev)
 
 uint64_t tl_store_pending(const struct tl_store *s)
 {
-	return s->npend;
+	return s->nsync;
 }
 
 static void *applier_main(void *arg)
@@ -870,51 +873,27 @@ static void *applier_main(void *arg)
 	return NULL;
 }
 
-int tl_store_wait(struct tl_store *s)
+/* Wait for the applier to be idle; its first error, if any. */
+static int wait_idle(struct tl_store *s)
 {
 	int rc;
 
-	if (s->mode != TL_STORE_WRITE || !s->applier_started)
+	if (!s->applier_started)
 		return 0;
 	pthread_mutex_lock(&s->mu);
 	while (s->busy)
 		pthread_cond_wait(&s->cv, &s->mu);
 	rc = s->work_rc;
 	pthread_mutex_unlock(&s->mu);
-	if (rc < 0)
-		return rc;
-	/* Segments wholly applied can go once LMDB has them on disk. */
-	if (s->applied.segno > s->first_seg) {
-		rc = lmdb_err(mdb_env_sync(s->env, 1), "sync");
-		if (rc == 0)
-			rc = journal_prune(&s->j, s->applied.segno);
-		if (rc == 0)
-			s->first_seg = s->applied.segno;
-	}
 	return rc;
 }
 
-int tl_store_commit_async(struct tl_store *s)
+/* Give the durable events in pend to the idle applier. */
+static int hand_off(struct tl_store *s)
 {
 	uint8_t *b;
 	size_t cap;
-	int rc;
 
-	if (s->mode != TL_STORE_WRITE)
-		return TL_EINVAL;
-	if (s->npend == 0)
-		return tl_store_wait(s);
-	rc = flush_frame(s);
-	if (rc == 0)
-		rc = journal_sync(&s->j);
-	if (rc < 0) {
-		log_error("store", "journal sync: %s", tl_strerror(rc));
-		return rc;
-	}
-	/* Durable from here: a failure below is repaired by replay. */
-	rc = tl_store_wait(s);
-	if (rc < 0)
-		return rc;
 	if (!s->applier_started) {
 		if (pthread_create(&s->applier, NULL, applier_main, s) != 0)
 			return TL_ENOMEM;
@@ -936,6 +915,71 @@ int tl_store_commit_async(struct tl_store *s)
 	s->frame_start = 0;
 	s->npend = 0;
 	return 0;
+}
+
+int tl_store_wait(struct tl_store *s)
+{
+	int rc;
+
+	if (s->mode != TL_STORE_WRITE)
+		return 0;
+	rc = wait_idle(s);
+	/* Durable events the applier was too busy to take: apply them now. */
+	if (rc == 0 && s->npend && s->frame_start == s->pend_len &&
+	    s->nsync == 0) {
+		rc = hand_off(s);
+		if (rc == 0)
+			rc = wait_idle(s);
+	}
+	if (rc < 0)
+		return rc;
+	/* Segments wholly applied can go once LMDB has them on disk. */
+	if (s->applied.segno > s->first_seg) {
+		rc = lmdb_err(mdb_env_sync(s->env, 1), "sync");
+		if (rc == 0)
+			rc = journal_prune(&s->j, s->applied.segno);
+		if (rc == 0)
+			s->first_seg = s->applied.segno;
+	}
+	return rc;
+}
+
+/*
+ * Every LMDB commit rewrites each B-tree page it touches, and with events
+ * from millions of IPs that is most of the tree, whatever the group's
+ * size. So the applier takes whatever has become durable while it was
+ * busy: groups grow to match the apply cost, up to APPLY_MAX bytes.
+ */
+int tl_store_commit_async(struct tl_store *s)
+{
+	bool busy;
+	int rc;
+
+	if (s->mode != TL_STORE_WRITE)
+		return TL_EINVAL;
+	if (s->nsync) {
+		rc = flush_frame(s);
+		if (rc == 0)
+			rc = journal_sync(&s->j);
+		if (rc < 0) {
+			log_error("store", "journal sync: %s", tl_strerror(rc));
+			return rc;
+		}
+		s->nsync = 0;
+	}
+	/* Durable from here: a failure below is repaired by replay. */
+	if (s->npend == 0)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	busy = s->busy;
+	rc = s->work_rc;
+	pthread_mutex_unlock(&s->mu);
+	if (rc < 0)
+		return rc;
+	if (busy && s->pend_len < APPLY_MAX)
+		return 0;
+	rc = wait_idle(s);
+	return rc < 0 ? rc : hand_off(s);
 }
 
 int tl_store_commit(struct tl_store *s)
@@ -972,7 +1016,7 @@ int tl_store_info(struct tl_store *s, struct tl_store_info *info)
 	MDB_txn *txn;
 	MDB_stat st;
 	MDB_envinfo ei;
-	uint64_t v;
+	uint64_t v = 0;
 	int rc;
 
 	memset(info, 0, sizeof(*info));

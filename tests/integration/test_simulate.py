@@ -182,6 +182,11 @@ def test_write_error_is_reported(tmp_path):
     p = sim("--years", "1", "--bots", "10", "--out", str(tmp_path / "no" / "such"), check=70)
 
 
+def test_missing_geo_database_is_66(tmp_path):
+    p = sim("--geo", str(tmp_path / "none.mmdb"), "--years", "1", "--bots", "10", check=66)
+    assert p.stdout == b""
+
+
 @pytest.mark.parametrize("args", [
     ["--years", "0"],
     ["--years", "101"],
@@ -194,6 +199,7 @@ def test_write_error_is_reported(tmp_path):
     ["--seed", "18446744073709551616"],
     ["--end", "2020-02-30"],
     ["--end", "1975-01-01"],
+    ["--end", "2300-01-01"],
     ["--format", "xml"],
     ["--no-such-option"],
     ["stray-argument"],
