@@ -115,14 +115,8 @@ static size_t read_string_t(struct cur *c, char *buf, size_t size,
 			c->p++;
 		if (c->p > run) {
 			k = (size_t)(c->p - run);
-			if (buf && !toolong) {
-				if (n + k >= size)
-					toolong = true;
-				else
-					memcpy(buf + n, run, k);
-			}
-			n += k;
-			continue;
+			src = run;
+			goto copy;
 		}
 		if (ch == '"') {
 			c->p++;
@@ -193,6 +187,7 @@ static size_t read_string_t(struct cur *c, char *buf, size_t size,
 			src = c->p;
 			c->p += k;
 		}
+copy:
 		if (buf && !toolong) {
 			if (n + k >= size)
 				toolong = true;
