@@ -80,6 +80,14 @@ size_t tl_history_encoded_max(const struct tl_history *h);
 int tl_history_decode(struct tl_history *h, const uint8_t *buf, size_t len,
 		      bool head_only);
 
+/*
+ * Only first/last (days and times), active_days and the per-kind counts,
+ * for scans over millions of records; tags, recent days and runs are left
+ * empty and the rest of the record is not checked.
+ */
+int tl_history_decode_summary(struct tl_history *h, const uint8_t *buf,
+			      size_t len);
+
 /* Derived figures. */
 struct tl_hiatus {
 	tl_day from, to; /* first and last quiet day */

@@ -126,6 +126,18 @@ static bool score(const struct top_query *q, bool windowed,
 	return true;
 }
 
+/* As little of the record as the ranking needs: steadiness the runs, a
+ * volume window the recent days, everything else the summary. */
+static int decode(const struct top_query *q, bool windowed,
+		  struct tl_history *h, const uint8_t *val, size_t len)
+{
+	if (q->by == TOP_STEADINESS)
+		return tl_history_decode(h, val, len, false);
+	if (windowed)
+		return tl_history_decode(h, val, len, true);
+	return tl_history_decode_summary(h, val, len);
+}
+
 static void ip_increment(struct tl_ip *ip, bool *wrapped)
 {
 	int i;
@@ -160,7 +172,7 @@ static int scan_family(struct tl_store *s, struct tl_geo *geo,
 	rc = tl_store_iter_seek(it, &range->ip);
 	while (rc == 1) {
 		tl_store_iter_get(it, &ip, &val, &len);
-		if (tl_ip_cmp(&ip, &hi) > 0)
+		if (q->has_network && tl_ip_cmp(&ip, &hi) > 0)
 			break;
 		if (q->country[0]) {
 			if (!blk_valid || tl_ip_cmp(&ip, &blk_last) > 0) {
@@ -177,9 +189,7 @@ static int scan_family(struct tl_store *s, struct tl_geo *geo,
 				continue;
 			}
 		}
-		/* Steadiness needs the runs; every other score the head. */
-		if (tl_history_decode(&h, val, len, q->by != TOP_STEADINESS) ==
-			    0 &&
+		if (decode(q, windowed, &h, val, len) == 0 &&
 		    score(q, windowed, &h, &c)) {
 			c.ip = ip;
 			heap_push(hp, &c);

@@ -218,8 +218,27 @@ int tl_history_encode(const struct tl_history *h, uint8_t *buf, size_t size)
 	return (int)(p - buf);
 }
 
-int tl_history_decode(struct tl_history *h, const uint8_t *buf, size_t len,
-		      bool head_only)
+enum depth { SUMMARY, HEAD, FULL };
+
+/* Empty @h without clearing its arrays: decoding sets every count first. */
+static void reset(struct tl_history *h)
+{
+	unsigned k;
+
+	tl_free(h->runs);
+	h->runs = NULL;
+	h->nruns = h->runs_cap = 0;
+	h->first = h->last = 0;
+	h->first_time = h->last_time = 0;
+	h->active_days = 0;
+	for (k = 0; k < TL_KIND_COUNT; k++)
+		h->count[k] = 0;
+	h->tags_dropped = 0;
+	h->ntags = h->nrecent = 0;
+}
+
+static int decode(struct tl_history *h, const uint8_t *buf, size_t len,
+		  enum depth depth)
 {
 	struct rd r = {buf, buf + len, false};
 	uint64_t v, n, sum = 0;
@@ -227,7 +246,7 @@ int tl_history_decode(struct tl_history *h, const uint8_t *buf, size_t len,
 	uint32_t i;
 	uint8_t mask;
 
-	tl_history_free(h);
+	reset(h);
 	if (len < 1)
 		return TL_ECORRUPT;
 	if (rd_u8(&r) != RECORD_VERSION)
@@ -258,6 +277,11 @@ int tl_history_decode(struct tl_history *h, const uint8_t *buf, size_t len,
 	for (i = 0; i < TL_KIND_COUNT; i++)
 		if (mask & (1u << i))
 			h->count[i] = rd_varint(&r);
+	if (depth == SUMMARY) {
+		if (r.err)
+			goto corrupt;
+		return 0;
+	}
 	h->tags_dropped = rd_varint(&r);
 	n = rd_varint(&r);
 	if (n > TL_HISTORY_TAGS)
@@ -289,7 +313,7 @@ int tl_history_decode(struct tl_history *h, const uint8_t *buf, size_t len,
 	/* Each run takes at least two bytes: bound by input, not by n. */
 	if (n == 0 || n > TL_RUNS_MAX || n > (uint64_t)(r.end - r.p) / 2)
 		goto corrupt;
-	if (head_only)
+	if (depth == HEAD)
 		return 0;
 	h->runs = tl_reallocarray(NULL, n, sizeof(*h->runs));
 	if (!h->runs) {
@@ -317,6 +341,18 @@ int tl_history_decode(struct tl_history *h, const uint8_t *buf, size_t len,
 corrupt:
 	tl_history_free(h);
 	return TL_ECORRUPT;
+}
+
+int tl_history_decode(struct tl_history *h, const uint8_t *buf, size_t len,
+		      bool head_only)
+{
+	return decode(h, buf, len, head_only ? HEAD : FULL);
+}
+
+int tl_history_decode_summary(struct tl_history *h, const uint8_t *buf,
+			      size_t len)
+{
+	return decode(h, buf, len, SUMMARY);
 }
 
 uint64_t tl_history_total(const struct tl_history *h)

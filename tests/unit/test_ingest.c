@@ -75,7 +75,7 @@ static uint64_t spam_of(struct tl_store *s, const char *text)
 static int ingest(struct fix *f, const char *data, size_t len, bool strict,
 		  const char *fmt, struct ingest_stats *st)
 {
-	struct ingest_opts o = {ingest_format_find(fmt), strict, NULL, 2};
+	struct ingest_opts o = {ingest_format_find(fmt), strict, NULL, 1000};
 	int fd = input(data, len), rc;
 
 	memset(st, 0, sizeof(*st));
