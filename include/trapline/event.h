@@ -49,6 +49,13 @@ void tl_event_init(struct tl_event *ev);
  */
 int tl_event_add_tag(struct tl_event *ev, const char *s, size_t len);
 
+/*
+ * Check an event built by a sensor before it is stored: time in range,
+ * family 4 or 6, a known kind, count 1..TL_EVENT_COUNT_MAX, well-formed
+ * tags, strings NUL-terminated. Returns 0 or the TL_E* of the first fault.
+ */
+int tl_event_check(const struct tl_event *ev);
+
 /* Largest line tl_event_format_ndjson writes, with newline and NUL. */
 #define TL_EVENT_NDJSON_MAX 8192
 /*

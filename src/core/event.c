@@ -175,3 +175,42 @@ size_t tl_event_format_ndjson(const struct tl_event *ev, char *buf)
 	buf[n] = '\0';
 	return n;
 }
+
+static bool tag_ok(const char *t)
+{
+	size_t n = strnlen(t, TL_EVENT_TAGLEN), i;
+
+	if (n == 0 || n > TL_TAG_LEN_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') ||
+		      (t[i] >= '0' && t[i] <= '9') || t[i] == '_' ||
+		      t[i] == '.' || t[i] == '-'))
+			return false;
+	return true;
+}
+
+int tl_event_check(const struct tl_event *ev)
+{
+	unsigned i;
+
+	if (ev->time < (int64_t)TL_DAY_MIN * 86400 ||
+	    ev->time >= ((int64_t)TL_DAY_MAX + 1) * 86400)
+		return TL_ETIME;
+	if (ev->ip.family != 4 && ev->ip.family != 6)
+		return TL_EIP;
+	if (ev->kind >= TL_KIND_COUNT)
+		return TL_EKIND;
+	if (ev->count == 0 || ev->count > TL_EVENT_COUNT_MAX)
+		return TL_ECOUNT;
+	if (ev->ntags > TL_EVENT_TAGS)
+		return TL_ETAG;
+	for (i = 0; i < ev->ntags; i++)
+		if (!tag_ok(ev->tags[i]))
+			return TL_ETAG;
+	if (!memchr(ev->sensor, '\0', sizeof(ev->sensor)) ||
+	    !memchr(ev->helo, '\0', sizeof(ev->helo)) ||
+	    !memchr(ev->from, '\0', sizeof(ev->from)))
+		return TL_ETOOLONG;
+	return 0;
+}

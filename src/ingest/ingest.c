@@ -73,9 +73,15 @@ static int commit(struct tl_store *s, const char *name, uint64_t line,
 	return 0;
 }
 
+/* Where a stream is: its name and the number of the line being read. */
+struct pos {
+	const char *name;
+	uint64_t line;
+};
+
 /* One line without its newline. Returns 1 to stop (strict), <0 on error. */
 static int one_line(struct tl_store *s, const char *p, size_t len,
-		    const char *name, const struct ingest_opts *o,
+		    struct pos *at, const struct ingest_opts *o,
 		    struct ingest_stats *st, uint64_t every)
 {
 	struct ingest_err err;
@@ -83,6 +89,7 @@ static int one_line(struct tl_store *s, const char *p, size_t len,
 	int rc;
 
 	st->lines++;
+	at->line++;
 	if (len > TL_LINE_MAX) {
 		err.code = TL_ETOOLONG;
 		err.field = NULL;
@@ -101,11 +108,11 @@ static int one_line(struct tl_store *s, const char *p, size_t len,
 		return rc;
 	st->events++;
 	if (tl_store_pending(s) >= every)
-		return commit(s, name, st->lines, o, st, false);
+		return commit(s, at->name, at->line, o, st, false);
 	return 0;
 bad:
 	st->bad++;
-	report_bad(name, st->lines, st->bad, &err);
+	report_bad(at->name, at->line, st->bad, &err);
 	return o->strict ? 1 : 0;
 }
 
@@ -115,6 +122,7 @@ int ingest_stream(struct tl_store *s, int fd, const char *name,
 	uint64_t every = o->commit_every ? o->commit_every : TL_COMMIT_EVENTS;
 	size_t cap = READ_CHUNK + TL_LINE_MAX + 1, have = 0, start;
 	bool skipping = false; /* inside an over-long line */
+	struct pos at = {name, 0};
 	char *buf = tl_calloc(1, cap);
 	ssize_t n;
 	int rc = 0;
@@ -135,7 +143,7 @@ int ingest_stream(struct tl_store *s, int fd, const char *name,
 		if (n == 0) {
 			/* The last line may lack its newline. */
 			if (have && !skipping)
-				rc = one_line(s, buf, have, name, o, st, every);
+				rc = one_line(s, buf, have, &at, o, st, every);
 			break;
 		}
 		have += (size_t)n;
@@ -146,7 +154,7 @@ int ingest_stream(struct tl_store *s, int fd, const char *name,
 			if (skipping) {
 				skipping = false;
 			} else {
-				rc = one_line(s, buf + start, len, name, o, st,
+				rc = one_line(s, buf + start, len, &at, o, st,
 					      every);
 				if (rc != 0)
 					goto out;
@@ -157,7 +165,7 @@ int ingest_stream(struct tl_store *s, int fd, const char *name,
 		have -= start;
 		if (have > TL_LINE_MAX && !skipping) {
 			/* Report it once as too long; drop it to its end. */
-			rc = one_line(s, buf, have, name, o, st, every);
+			rc = one_line(s, buf, have, &at, o, st, every);
 			if (rc != 0)
 				goto out;
 			skipping = true;
@@ -167,7 +175,7 @@ int ingest_stream(struct tl_store *s, int fd, const char *name,
 	}
 out:
 	if (rc >= 0) {
-		int crc = commit(s, name, st->lines, o, st, true);
+		int crc = commit(s, name, at.line, o, st, true);
 
 		if (crc < 0)
 			rc = crc;

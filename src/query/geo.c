@@ -133,7 +133,9 @@ static void mmdb_country(struct tl_geo *g, const struct tl_ip *ip,
 	if (bits > (ip->family == 4 ? 32u : 128u))
 		bits = ip->family == 4 ? 32 : 128;
 	if (last)
-		block_end(ip, err == MMDB_SUCCESS ? bits : 32, last);
+		block_end(ip, err == MMDB_SUCCESS ? bits
+						  : (ip->family == 4 ? 32u : 128u),
+			  last);
 	if (err != MMDB_SUCCESS || !res.found_entry)
 		return;
 	if ((MMDB_get_value(&res.entry, &data, "country", "iso_code", NULL) ==

@@ -123,6 +123,7 @@ static int new_segment(struct journal *j, uint64_t segno)
 	memcpy(hdr, SEG_MAGIC, 8);
 	for (i = 0; i < 8; i++)
 		hdr[8 + i] = (uint8_t)(segno >> (8 * i));
+	errno = 0;
 	if (write(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
 	    fdatasync(fd) < 0 || fsync(j->dirfd) < 0) {
 		int rc = errno ? -errno : TL_EIO;
@@ -158,8 +159,12 @@ int journal_open(struct journal *j, const char *dir, struct jpos tail)
 			return new_segment(j, tail.segno + 1);
 		return rc;
 	}
-	if (lseek(j->fd, (off_t)tail.offset, SEEK_SET) < 0)
-		return -errno;
+	if (lseek(j->fd, (off_t)tail.offset, SEEK_SET) < 0) {
+		rc = -errno;
+		close(j->fd);
+		j->fd = -1;
+		return rc;
+	}
 	j->segno = tail.segno;
 	j->size = tail.offset;
 	j->synced = tail.offset;
@@ -271,7 +276,10 @@ static int read_segment(int dirfd, uint64_t segno, uint8_t **out, size_t *len)
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
+	/* What we replay must be on disk before the history says it is
+	 * applied: a writer killed mid-group leaves frames in the page cache
+	 * that nobody synced (Linux syncs a read-only fd's file too). */
+	if (fdatasync(fd) < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
 		goto out;
 	}
@@ -317,6 +325,30 @@ static int truncate_segment(int dirfd, uint64_t segno, uint64_t offset)
 		rc = -errno;
 	close(fd);
 	return rc;
+}
+
+/* Is there a whole, checksummed frame anywhere past @off? Then the bad
+ * bytes at @off are damage, not a write cut short by a crash. */
+static bool valid_frame_after(const uint8_t *buf, size_t len, size_t off)
+{
+	size_t p;
+
+	for (p = off + 1; p + JOURNAL_FRAME_HEADER <= len; p++) {
+		uint32_t flen;
+		uLong crc;
+
+		if (get_le32(buf + p) != FRAME_MAGIC)
+			continue;
+		flen = get_le32(buf + p + 4);
+		if (flen == 0 || flen > TL_JOURNAL_FRAME_MAX ||
+		    flen > len - p - JOURNAL_FRAME_HEADER)
+			continue;
+		crc = crc32(0L, buf + p + 4, 4);
+		crc = crc32(crc, buf + p + JOURNAL_FRAME_HEADER, flen);
+		if ((uint32_t)crc == get_le32(buf + p + 8))
+			return true;
+	}
+	return false;
 }
 
 int journal_replay(const char *dir, struct jpos from, journal_frame_fn fn,
@@ -386,6 +418,14 @@ int journal_replay(const char *dir, struct jpos from, journal_frame_fn fn,
 				ok = (uint32_t)crc == get_le32(buf + off + 8);
 			}
 			if (!ok) {
+				if (last && valid_frame_after(buf, len, off)) {
+					log_error("journal", "%s: segment %016"
+						  PRIx64 " corrupt at offset %zu,"
+						  " with whole frames after it",
+						  dir, segs[i], off);
+					rc = TL_ECORRUPT;
+					goto out;
+				}
 				if (!last) {
 					log_error("journal", "%s: segment %016"
 						  PRIx64 " corrupt at offset %zu",

@@ -124,8 +124,9 @@ static void tag_hash_insert(struct tl_store *s, uint32_t id)
 	s->tag_hash[i] = id + 1;
 }
 
-/* Tag id for @name, adding it (in @txn) when new. -1 when the dictionary
- * is full: the tag is then not recorded, and that is logged once. */
+/* Tag id for @name, adding it (in @txn) when new. TL_ELIMIT when the
+ * dictionary is full (the tag is then not recorded, logged once), or the
+ * store's error when the insert fails (the transaction is then dead). */
 static int tag_id(struct tl_store *s, MDB_txn *txn, const char *name)
 {
 	size_t n = strlen(name);
@@ -133,6 +134,7 @@ static int tag_id(struct tl_store *s, MDB_txn *txn, const char *name)
 	uint8_t v[2];
 	MDB_val k, d;
 	static bool warned;
+	int rc;
 
 	for (; s->tag_hash[i]; i = (i + 1) & (TAG_HASH_SIZE - 1)) {
 		id = s->tag_hash[i] - 1;
@@ -144,7 +146,7 @@ static int tag_id(struct tl_store *s, MDB_txn *txn, const char *name)
 			log_warn("store", "tag dictionary full (%u names): new "
 				 "tags are not recorded", TL_TAG_IDS_MAX);
 		warned = true;
-		return -1;
+		return TL_ELIMIT;
 	}
 	id = s->ntags;
 	v[0] = (uint8_t)id;
@@ -153,8 +155,9 @@ static int tag_id(struct tl_store *s, MDB_txn *txn, const char *name)
 	k.mv_size = n;
 	d.mv_data = v;
 	d.mv_size = 2;
-	if (mdb_put(txn, s->tags, &k, &d, 0) != 0)
-		return -1;
+	rc = lmdb_err(mdb_put(txn, s->tags, &k, &d, 0), "tags");
+	if (rc < 0)
+		return rc;
 	memcpy(s->tag_names[id], name, n + 1);
 	s->ntags++;
 	tag_hash_insert(s, id);
@@ -403,8 +406,12 @@ static int apply(struct tl_store *s, const uint8_t *buf, size_t len,
 		evs[n].ntags = 0;
 		for (j = 0; j < ev.ntags; j++) {
 			id = tag_id(s, txn, ev.tags[j]);
-			if (id >= 0)
+			if (id >= 0) {
 				evs[n].tags[evs[n].ntags++] = (uint16_t)id;
+			} else if (id != TL_ELIMIT) {
+				rc = id;
+				goto out;
+			}
 		}
 		rc = table_add(&tab, evs, (uint32_t)n, &ev.ip);
 		if (rc < 0)
@@ -431,6 +438,8 @@ static int apply(struct tl_store *s, const uint8_t *buf, size_t len,
 		rc = mdb_get(txn, dbi, &k, &d);
 		if (rc == 0) {
 			rc = tl_history_decode(&h, d.mv_data, d.mv_size, false);
+			if (rc < 0 && rc != TL_ECORRUPT)
+				goto out; /* no memory, newer format: retry */
 			if (rc < 0) {
 				struct tl_ip ip = {ips[i].family, {0}};
 
@@ -505,9 +514,11 @@ static int apply(struct tl_store *s, const uint8_t *buf, size_t len,
 	if (rc == 0)
 		s->applied = end;
 out:
-	if (txn) {
+	if (txn)
 		mdb_txn_abort(txn);
-		/* Tags added in the aborted transaction are gone: reload. */
+	if (rc < 0) {
+		/* Tags added in the failed transaction are gone: reload. */
+		txn = NULL;
 		memset(s->tag_names, 0, TL_TAG_IDS_MAX * sizeof(*s->tag_names));
 		memset(s->tag_hash, 0, TAG_HASH_SIZE * sizeof(*s->tag_hash));
 		s->ntags = 0;
@@ -825,6 +836,11 @@ int tl_store_append(struct tl_store *s, const struct tl_event *ev)
 
 	if (s->mode != TL_STORE_WRITE)
 		return TL_EINVAL;
+	/* Checked here as the journal decoder will: one bad event made
+	 * durable would stop every later recovery. */
+	rc = tl_event_check(ev);
+	if (rc < 0)
+		return rc;
 	if (s->pend_cap - s->pend_len < JOURNAL_EVENT_MAX) {
 		size_t cap = s->pend_cap ? s->pend_cap * 2 : (1u << 20);
 		uint8_t *nb = tl_reallocarray(s->pend, cap, 1);
@@ -917,6 +933,22 @@ static int hand_off(struct tl_store *s)
 	return 0;
 }
 
+/* With the applier idle: segments wholly applied can go once LMDB has
+ * their effects on disk. */
+static int prune(struct tl_store *s)
+{
+	int rc = 0;
+
+	if (s->applied.segno > s->first_seg) {
+		rc = lmdb_err(mdb_env_sync(s->env, 1), "sync");
+		if (rc == 0)
+			rc = journal_prune(&s->j, s->applied.segno);
+		if (rc == 0)
+			s->first_seg = s->applied.segno;
+	}
+	return rc;
+}
+
 int tl_store_wait(struct tl_store *s)
 {
 	int rc;
@@ -931,17 +963,7 @@ int tl_store_wait(struct tl_store *s)
 		if (rc == 0)
 			rc = wait_idle(s);
 	}
-	if (rc < 0)
-		return rc;
-	/* Segments wholly applied can go once LMDB has them on disk. */
-	if (s->applied.segno > s->first_seg) {
-		rc = lmdb_err(mdb_env_sync(s->env, 1), "sync");
-		if (rc == 0)
-			rc = journal_prune(&s->j, s->applied.segno);
-		if (rc == 0)
-			s->first_seg = s->applied.segno;
-	}
-	return rc;
+	return rc < 0 ? rc : prune(s);
 }
 
 /*
@@ -979,6 +1001,8 @@ int tl_store_commit_async(struct tl_store *s)
 	if (busy && s->pend_len < APPLY_MAX)
 		return 0;
 	rc = wait_idle(s);
+	if (rc == 0)
+		rc = prune(s);
 	return rc < 0 ? rc : hand_off(s);
 }
 

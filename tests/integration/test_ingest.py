@@ -160,3 +160,48 @@ def test_config_file_sets_the_store(tmp_path):
                        capture_output=True, env=env)
     assert p.returncode == 2
     assert b"unknown key [store] datta" in p.stderr
+
+
+def test_line_numbers_are_per_file(tl, tmp_path):
+    a, b = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    a.write_text(lines(ev(1600000000, "198.51.100.1"), ev(1600000000, "198.51.100.1")))
+    b.write_text(lines(ev(1600000000, "198.51.100.1"), "BAD"))
+    p = tl.run("ingest", str(a), str(b), check=65)
+    assert (str(b) + ":2: syntax error").encode() in p.stderr
+
+
+def test_journal_is_pruned_while_a_stream_stays_open(tl):
+    """A long-running ingest (tail -f | trapline ingest -) must not keep
+    every journal segment: applied ones go while it runs."""
+    helo = "h" * 250
+    chunk = "".join(lines(ev(1600000000 + i, "198.51.100.%d" % (i % 200), helo=helo))
+                    for i in range(20000)).encode()
+    proc = subprocess.Popen([BIN, "ingest", "--data", tl.data, "--progress",
+                             "--commit-every", "5000", "--quiet", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=tl.env)
+    jdir = os.path.join(tl.data, "journal")
+    sent, pruned = 0, False
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            proc.stdin.write(chunk)
+            proc.stdin.flush()
+            sent += 20000
+            # Wait until this chunk is acknowledged.
+            while True:
+                line = proc.stdout.readline().decode()
+                assert line, "ingest ended early"
+                if int(line.split()[1]) >= sent:
+                    break
+            segs = sorted(os.listdir(jdir))
+            if sent > 400000 and segs[0] != "0000000000000001.tlj":
+                pruned = True
+                break
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert pruned, os.listdir(jdir)
+    assert proc.returncode == 0
+    total = sum(tl.show("198.51.100.%d" % i)["events"]["spam"] for i in range(200))
+    assert total == sent

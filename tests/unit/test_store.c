@@ -108,6 +108,38 @@ static int64_t total(struct tl_store *s, const char *ip)
 	return n;
 }
 
+/* A sensor's bad event is refused before it reaches the journal, where it
+ * would stop every later recovery. */
+static void test_append_refuses_bad_events(void **state)
+{
+	struct tmp *t = *state;
+	struct tl_store *s = open_writer(t->store);
+	struct tl_event ev;
+
+	mkevent(&ev, "192.0.2.1", T0, TL_KIND_SPAM, 1);
+	ev.time = -1;
+	assert_int_equal(tl_store_append(s, &ev), TL_ETIME);
+	mkevent(&ev, "192.0.2.1", T0, TL_KIND_SPAM, 0);
+	assert_int_equal(tl_store_append(s, &ev), TL_ECOUNT);
+	mkevent(&ev, "192.0.2.1", T0, TL_KIND_COUNT, 1);
+	assert_int_equal(tl_store_append(s, &ev), TL_EKIND);
+	mkevent(&ev, "192.0.2.1", T0, TL_KIND_SPAM, 1);
+	ev.ip.family = 5;
+	assert_int_equal(tl_store_append(s, &ev), TL_EIP);
+	mkevent(&ev, "192.0.2.1", T0, TL_KIND_SPAM, 1);
+	ev.ntags = 1;
+	strcpy(ev.tags[0], "Bad Tag");
+	assert_int_equal(tl_store_append(s, &ev), TL_ETAG);
+	mkevent(&ev, "192.0.2.1", T0, TL_KIND_SPAM, 1);
+	memset(ev.helo, 'x', sizeof(ev.helo));
+	assert_int_equal(tl_store_append(s, &ev), TL_ETOOLONG);
+	assert_int_equal(tl_store_pending(s), 0);
+	append(s, "192.0.2.1", T0, TL_KIND_SPAM, 1);
+	assert_int_equal(tl_store_commit(s), 0);
+	assert_int_equal(total(s, "192.0.2.1"), 1);
+	tl_store_close(s);
+}
+
 static void test_append_commit_get(void **state)
 {
 	struct tmp *t = *state;
@@ -601,6 +633,8 @@ static void test_commit_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_append_refuses_bad_events,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_commit_get, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_exactly_once_reopen, setup,
