@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import threading
 import time
 
 from conftest import BIN, ev, lines
@@ -127,8 +128,12 @@ def test_second_writer_waits_for_the_first(tl):
     procs = [subprocess.Popen([BIN, "ingest", "--data", tl.data, "--commit-every", "1000", "-"],
                               stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=tl.env)
              for _ in range(2)]
-    for p in procs:
-        p.communicate(text, timeout=120)
+    # Feed both at once: either may take the lock first.
+    threads = [threading.Thread(target=p.communicate, args=(text, 120)) for p in procs]
+    for t in threads:
+        t.start()
+    for t, p in zip(threads, procs):
+        t.join()
         assert p.returncode == 0
     total = sum(tl.show("198.51.100.%d" % i)["events"]["spam"] for i in range(50))
     assert total == 2 * n
