@@ -4,6 +4,7 @@
 # usage: bench/store.sh [BOTS] [RUNS]
 #   BOTS  distinct bot IPs to simulate over 20 years (default 10000000)
 #   RUNS  timed repetitions per figure; medians are reported (default 3)
+#   QUERIES_ONLY=1  keep the store of an earlier run; time the queries only
 #
 # Targets (issue 2): bulk NDJSON ingest >= 300,000 events/s; top --by
 # longevity --country GB --limit 10 over 10 million IPs < 1 s; the store
@@ -32,8 +33,9 @@ cat "$input" >/dev/null # warm the page cache: time the store, not the disk
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 rates=()
-for r in $(seq "$runs"); do
-	store="$data/store-$bots"
+store="$data/store-$bots"
+[ -n "${QUERIES_ONLY:-}" ] && [ -d "$store/history" ] && runs_ingest=0 || runs_ingest=$runs
+for r in $(seq "$runs_ingest"); do
 	rm -rf "$store"
 	t0=$(date +%s%N)
 	"$bin" ingest --quiet --data "$store" "$input"
@@ -42,7 +44,7 @@ for r in $(seq "$runs"); do
 	rates+=("$(( events * 1000 / (ms > 0 ? ms : 1) ))")
 	echo "run $r: $events events in $ms ms" >&2
 done
-rate=$(printf '%s\n' "${rates[@]}" | median)
+rate=$(printf '%s\n' "${rates[@]:-0}" | median)
 hist=$(du -sb "$store/history" | cut -f1)
 journal=$(du -sb "$store/journal" | cut -f1)
 # LMDB copies every page a transaction touches; the pages freed that way

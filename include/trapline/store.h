@@ -65,7 +65,9 @@ int tl_store_wait(struct tl_store *s);
 int tl_store_get(struct tl_store *s, const struct tl_ip *ip,
 		 struct tl_history *h);
 
-/* A tag id's name, or NULL. Valid until the store is closed. */
+/* A tag id's name, or NULL. Valid until the store is closed. On a writer
+ * handle, call it only while no commit is being applied (after
+ * tl_store_commit or tl_store_wait): the applier thread may add tags. */
 const char *tl_store_tag_name(const struct tl_store *s, uint16_t id);
 
 /* Totals kept by the store. */
