@@ -16,6 +16,7 @@ enum {
 	EXIT_NOINPUT = 66,     /* no store, or an input file missing */
 	EXIT_UNAVAILABLE = 69, /* a needed service is unavailable */
 	EXIT_SOFTWARE = 70,    /* internal error */
+	EXIT_IOERR = 74,       /* the disk failed or is full */
 	EXIT_TEMPFAIL = 75,    /* try again later (store busy) */
 };
 
@@ -62,6 +63,8 @@ int cli_usage(const char *usage);
 
 /* Map a tl_err from opening the store to an exit code, logging why. */
 int cli_store_error(const char *dir, int err);
+/* The exit code for a tl_err (no logging). */
+int cli_exit_code(int err);
 
 int cmd_ingest(int argc, char **argv);
 int cmd_show(int argc, char **argv);

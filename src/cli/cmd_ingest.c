@@ -116,15 +116,17 @@ int cmd_ingest(int argc, char **argv)
 			close(fd);
 		if (rc < 0) {
 			log_error("ingest", "%s: stopped: %s; %" PRIu64
-				  " events before it are stored", path,
-				  tl_strerror(rc), st.durable);
-			ex = rc == TL_EMAPFULL ? EXIT_UNAVAILABLE : EXIT_SOFTWARE;
+				  " events before it are stored",
+				  std ? "(stdin)" : path, tl_strerror(rc),
+				  st.durable);
+			ex = cli_exit_code(rc);
 			goto out;
 		}
 		if (rc == 1) {
 			log_error("ingest", "%s: stopped at the first bad record "
 				  "(--strict); %" PRIu64 " events before it "
-				  "are stored", path, st.durable);
+				  "are stored", std ? "(stdin)" : path,
+				  st.durable);
 			stopped = true;
 		}
 	}

@@ -66,9 +66,8 @@ int cli_usage(const char *usage)
 	return EXIT_USAGE;
 }
 
-int cli_store_error(const char *dir, int err)
+int cli_exit_code(int err)
 {
-	log_error("store", "%s: %s", dir, tl_strerror(err));
 	switch (err) {
 	case TL_ENOSTORE:
 	case TL_ENOENT:
@@ -78,6 +77,18 @@ int cli_store_error(const char *dir, int err)
 	case TL_ECORRUPT:
 	case TL_EVERSION:
 		return EXIT_DATAERR;
+	case TL_EMAPFULL:
+		return EXIT_UNAVAILABLE;
+	case TL_ENOSPC:
+	case TL_EIO:
+	case -EDQUOT:
+		return EXIT_IOERR;
 	}
 	return EXIT_SOFTWARE;
+}
+
+int cli_store_error(const char *dir, int err)
+{
+	log_error("store", "%s: %s", dir, tl_strerror(err));
+	return cli_exit_code(err);
 }
