@@ -274,9 +274,13 @@ static int decode(struct tl_history *h, const uint8_t *buf, size_t len,
 	mask = rd_u8(&r);
 	if (mask == 0 || mask >> TL_KIND_COUNT)
 		goto corrupt; /* an active day has at least one event */
-	for (i = 0; i < TL_KIND_COUNT; i++)
-		if (mask & (1u << i))
-			h->count[i] = rd_varint(&r);
+	for (i = 0; i < TL_KIND_COUNT; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		h->count[i] = rd_varint(&r);
+		if (h->count[i] == 0)
+			goto corrupt; /* the mask says which kinds have events */
+	}
 	if (depth == SUMMARY) {
 		if (r.err)
 			goto corrupt;
