@@ -1,15 +1,16 @@
 # trapline -- top-level make targets; the build itself is meson + ninja.
 #   make          build build/trapline
 #   make demo     install what is missing, build, run the demo
-#   make test     install what is missing, build, run every test (plain and
-#                 under AddressSanitizer + UndefinedBehaviorSanitizer)
-#   make test-asan, make fuzz, make bench, make clean
+#   make test     install what is missing, build, run every test: plain,
+#                 under AddressSanitizer + UndefinedBehaviorSanitizer, and
+#                 under ThreadSanitizer
+#   make test-plain, make test-asan, make test-tsan, make fuzz, make bench
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all deps build demo test test-plain test-asan fuzz bench clean
+.PHONY: all deps build demo test test-plain test-asan test-tsan fuzz bench clean
 
 all: build
 
@@ -24,13 +25,16 @@ demo: build
 	@scripts/demo
 
 test: deps
-	@$(PYTHON) scripts/run-tests plain asan
+	@$(PYTHON) scripts/run-tests plain asan tsan
 
 test-plain: deps
 	@$(PYTHON) scripts/run-tests plain
 
 test-asan: deps
 	@$(PYTHON) scripts/run-tests asan
+
+test-tsan: deps
+	@$(PYTHON) scripts/run-tests tsan
 
 fuzz: deps
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) \
@@ -42,4 +46,4 @@ bench: build
 	@bench/run-all
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-tsan $(FUZZ_BUILD)
