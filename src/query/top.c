@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* top.c -- rankings: a bounded heap over an ordered walk of the history */
+#include <inttypes.h>
 #include <string.h>
 
 #include "limits.h"
 #include "query.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
+#include "trapline/log.h"
 
 /* A candidate and its sort key; bigger keys rank higher. */
 struct cand {
@@ -31,6 +33,7 @@ static int cand_cmp(const struct cand *x, const struct cand *y)
 struct heap {
 	struct cand *v;
 	unsigned n, cap;
+	uint64_t bad; /* records that did not decode */
 };
 
 static void heap_push(struct heap *hp, const struct cand *c)
@@ -189,8 +192,17 @@ static int scan_family(struct tl_store *s, struct tl_geo *geo,
 				continue;
 			}
 		}
-		if (decode(q, windowed, &h, val, len) == 0 &&
-		    score(q, windowed, &h, &c)) {
+		if (decode(q, windowed, &h, val, len) < 0) {
+			/* Checked like any stored record: counted, logged
+			 * once, left out of the ranking. */
+			if (hp->bad++ == 0) {
+				char buf[TL_IP_STRLEN];
+
+				tl_ip_format(&ip, buf);
+				log_warn("top", "record of %s is unreadable; "
+					 "left out", buf);
+			}
+		} else if (score(q, windowed, &h, &c)) {
 			c.ip = ip;
 			heap_push(hp, &c);
 		}
@@ -204,7 +216,7 @@ static int scan_family(struct tl_store *s, struct tl_geo *geo,
 int top_run(struct tl_store *s, struct tl_geo *geo, const struct top_query *q,
 	    struct top_row **rows, unsigned *nrows, bool *windowed)
 {
-	struct heap hp = {NULL, 0, q->limit};
+	struct heap hp = {NULL, 0, q->limit, 0};
 	struct top_row *out = NULL;
 	unsigned i;
 	int rc = 0;
@@ -224,6 +236,9 @@ int top_run(struct tl_store *s, struct tl_geo *geo, const struct top_query *q,
 		rc = scan_family(s, geo, q, *windowed, 6, &hp);
 	if (rc < 0)
 		goto out;
+	if (hp.bad > 1)
+		log_warn("top", "%" PRIu64 " unreadable records left out",
+			 hp.bad);
 	qsort(hp.v, hp.n, sizeof(*hp.v), cand_desc);
 	out = tl_calloc(hp.n, sizeof(*out));
 	if (!out) {

@@ -192,3 +192,25 @@ open my $fh, '>:raw', $ARGV[0] or die; $t->write_tree($fh); close $fh;
     assert json.loads(p.stdout)["country"] == "FR"
     p = store.run("show", "--json", "--geo", str(mmdb), "212.58.244.20", check=0)
     assert json.loads(p.stdout)["country"] is None
+
+
+def test_a_corrupt_record_is_left_out_not_fatal(tl, tmp_path):
+    """A record damaged on disk: top warns and ranks the rest; show says
+    the data is corrupt (65) instead of printing garbage."""
+    tl.ingest(lines(ev(1600000000, "198.51.100.1"), ev(1600000000, "198.51.100.2"),
+                    ev(1600086400, "198.51.100.2")), check=0)
+    dump = tmp_path / "bad.txt"
+    # 198.51.100.1 = c6 33 64 01; the value claims version 1, then stops.
+    dump.write_text("VERSION=3\nformat=bytevalue\ndatabase=v4\ntype=btree\n"
+                    "HEADER=END\n c6336401\n 01ff\nDATA=END\n")
+    subprocess.run(["mdb_load", "-f", str(dump), "-s", "v4",
+                    str(tl.data) + "/history"], check=True)
+    p = tl.run("top", "--json", check=0)
+    assert [r["ip"] for r in json.loads(p.stdout)] == ["198.51.100.2"]
+    assert b"record of 198.51.100.1 is unreadable" in p.stderr
+    p = tl.run("show", "198.51.100.1")
+    assert p.returncode == 65
+    assert b"data corrupt" in p.stderr
+    # The writer starts a corrupt record anew rather than failing.
+    tl.ingest(lines(ev(1600000000, "198.51.100.1")), check=0)
+    assert tl.show("198.51.100.1")["events"]["spam"] == 1
