@@ -75,9 +75,28 @@ struct tl_store_info {
 	uint64_t ips_v4, ips_v6; /* records */
 	uint64_t events;         /* events applied, all time */
 	tl_day latest;           /* the latest active day in the history */
-	uint64_t map_used;       /* bytes of the map in use */
+	uint64_t map_used;       /* bytes of the map in use (file high-water) */
+	uint64_t map_free;       /* of those, bytes on LMDB's free list */
 };
 int tl_store_info(struct tl_store *s, struct tl_store_info *info);
+
+/*
+ * Writer: rewrite the history without its free pages (LMDB copies every
+ * page a transaction writes, so after bulk loads the file can be a few
+ * times its live data). The compact copy is made durable, then renamed
+ * over the old file, so a crash leaves one or the other whole. Refused
+ * with TL_EAGAIN while another process has the history open to read.
+ */
+int tl_store_compact(struct tl_store *s);
+
+/*
+ * Decode every record in full and check it, calling @bad for each one that
+ * fails (with its address and error). Returns the number of records read,
+ * or an error of the store.
+ */
+int64_t tl_store_verify(struct tl_store *s,
+			void (*bad)(const struct tl_ip *ip, int err, void *ctx),
+			void *ctx, uint64_t *nbad);
 
 /*
  * Ordered iteration over one family's records, from @from (inclusive)

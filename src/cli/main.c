@@ -15,6 +15,7 @@ static const struct {
 	{"show", cmd_show, "one IP's history"},
 	{"top", cmd_top, "rankings: longest-running, biggest, most recent"},
 	{"simulate", cmd_simulate, "a synthetic trap network's event stream"},
+	{"store", cmd_store, "the store itself: info, verify, compact"},
 };
 
 static int usage(FILE *f)

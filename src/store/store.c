@@ -44,6 +44,7 @@ struct tl_store {
 	MDB_env *env;
 	MDB_dbi db4, db6, meta, tags;
 	struct journal j;        /* writer only */
+	struct tl_store_opts opts; /* as opened */
 	struct jpos applied;     /* journal applied to the history */
 	/* tag dictionary: id -> name, and a hash of name -> id + 1 */
 	char (*tag_names)[TL_EVENT_TAGLEN];
@@ -162,6 +163,16 @@ static int tag_id(struct tl_store *s, MDB_txn *txn, const char *name)
 	s->ntags++;
 	tag_hash_insert(s, id);
 	return (int)id;
+}
+
+/* Forget the dictionary before loading it again. */
+static void reset_tags(struct tl_store *s)
+{
+	if (s->tag_names)
+		memset(s->tag_names, 0, TL_TAG_IDS_MAX * sizeof(*s->tag_names));
+	if (s->tag_hash)
+		memset(s->tag_hash, 0, TAG_HASH_SIZE * sizeof(*s->tag_hash));
+	s->ntags = 0;
 }
 
 static int load_tags(struct tl_store *s, MDB_txn *txn)
@@ -519,9 +530,7 @@ out:
 	if (rc < 0) {
 		/* Tags added in the failed transaction are gone: reload. */
 		txn = NULL;
-		memset(s->tag_names, 0, TL_TAG_IDS_MAX * sizeof(*s->tag_names));
-		memset(s->tag_hash, 0, TAG_HASH_SIZE * sizeof(*s->tag_hash));
-		s->ntags = 0;
+		reset_tags(s);
 		if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) == 0) {
 			load_tags(s, txn);
 			mdb_txn_abort(txn);
@@ -707,6 +716,8 @@ int tl_store_open(const char *dir, enum tl_store_mode mode,
 		return TL_ENOMEM;
 	s->mode = mode;
 	s->lockfd = -1;
+	if (opts)
+		s->opts = *opts;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->j.fd = s->j.dirfd = -1;
@@ -1035,6 +1046,32 @@ int tl_store_get(struct tl_store *s, const struct tl_ip *ip,
 	return rc;
 }
 
+/* Pages on LMDB's free list: the values of its database 0 are page
+ * lists whose first word is their length (lmdb's MDB_IDL). */
+static uint64_t free_pages(MDB_txn *txn)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	uint64_t n = 0;
+
+	if (mdb_cursor_open(txn, 0, &c) != 0)
+		return 0;
+	while (mdb_cursor_get(c, &k, &d, MDB_NEXT) == 0)
+		if (d.mv_size >= sizeof(size_t))
+			n += *(const size_t *)d.mv_data;
+	mdb_cursor_close(c);
+	return n;
+}
+
+static int count_reader(const char *msg, void *ctx)
+{
+	/* mdb_reader_list gives a header line, then one line a reader, or
+	 * a line in parentheses when there are none. */
+	if (strncmp(msg, "    pid", 7) != 0 && msg[0] != '(')
+		(*(int *)ctx)++;
+	return 0;
+}
+
 int tl_store_info(struct tl_store *s, struct tl_store_info *info)
 {
 	MDB_txn *txn;
@@ -1055,10 +1092,128 @@ int tl_store_info(struct tl_store *s, struct tl_store_info *info)
 	if (rc == 0)
 		rc = meta_get_u64(txn, s->meta, "latest", &v, 1);
 	info->latest = (tl_day)v;
-	if (mdb_env_info(s->env, &ei) == 0 && mdb_env_stat(s->env, &st) == 0)
+	if (mdb_env_info(s->env, &ei) == 0 && mdb_env_stat(s->env, &st) == 0) {
 		info->map_used = (uint64_t)(ei.me_last_pgno + 1) * st.ms_psize;
+		info->map_free = free_pages(txn) * st.ms_psize;
+	}
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+int tl_store_compact(struct tl_store *s)
+{
+	char *tmp = NULL, *tmpfile = NULL, *hfile = NULL, *hdir = NULL;
+	int readers = 0, fd, rc;
+
+	if (s->mode != TL_STORE_WRITE)
+		return TL_EINVAL;
+	rc = tl_store_wait(s);
+	if (rc < 0)
+		return rc;
+	mdb_reader_check(s->env, &readers);
+	readers = 0;
+	mdb_reader_list(s->env, count_reader, &readers);
+	if (readers > 0) {
+		log_error("store", "%s: %d reader(s) have the history open; "
+			  "compact when they are done", s->dir, readers);
+		return TL_EAGAIN;
+	}
+	tmp = path_join(s->dir, "history.compact");
+	hdir = path_join(s->dir, "history");
+	tmpfile = tmp ? path_join(tmp, "data.mdb") : NULL;
+	hfile = hdir ? path_join(hdir, "data.mdb") : NULL;
+	if (!tmpfile || !hfile) {
+		rc = TL_ENOMEM;
+		goto out;
+	}
+	/* A copy left by a crash is incomplete: start again. */
+	unlink(tmpfile);
+	if (mkdir(tmp, 0750) < 0 && errno != EEXIST) {
+		rc = -errno;
+		goto out;
+	}
+	rc = lmdb_err(mdb_env_copy2(s->env, tmp, MDB_CP_COMPACT), "compact");
+	if (rc < 0)
+		goto out;
+	fd = open(tmpfile, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	mdb_env_close(s->env);
+	s->env = NULL;
+	/* The one step that switches: atomic, then made durable. */
+	if (rename(tmpfile, hfile) < 0) {
+		rc = -errno;
+	} else {
+		fd = open(hdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+	rmdir(tmp);
+	reset_tags(s);
+	{
+		int orc = open_env(s, &s->opts);
+
+		if (rc == 0)
+			rc = orc;
+	}
+out:
+	tl_free(tmp);
+	tl_free(tmpfile);
+	tl_free(hfile);
+	tl_free(hdir);
+	return rc;
+}
+
+int64_t tl_store_verify(struct tl_store *s,
+			void (*bad)(const struct tl_ip *ip, int err, void *ctx),
+			void *ctx, uint64_t *nbad)
+{
+	struct tl_store_iter *it;
+	struct tl_history h;
+	struct tl_ip zero, ip;
+	const uint8_t *val;
+	size_t len;
+	int64_t n = 0;
+	uint32_t i;
+	int fam, rc;
+
+	*nbad = 0;
+	tl_history_init(&h);
+	for (fam = 4; fam <= 6; fam += 2) {
+		rc = tl_store_iter_open(s, (uint8_t)fam, &it);
+		if (rc < 0)
+			return rc;
+		memset(&zero, 0, sizeof(zero));
+		zero.family = (uint8_t)fam;
+		for (rc = tl_store_iter_seek(it, &zero); rc == 1;
+		     rc = tl_store_iter_next(it)) {
+			tl_store_iter_get(it, &ip, &val, &len);
+			n++;
+			rc = tl_history_decode(&h, val, len, false);
+			for (i = 0; rc == 0 && i < h.ntags; i++)
+				if (!tl_store_tag_name(s, h.tags[i].id))
+					rc = TL_ECORRUPT;
+			if (rc < 0) {
+				(*nbad)++;
+				if (bad)
+					bad(&ip, rc, ctx);
+			}
+		}
+		tl_store_iter_close(it);
+		if (rc < 0) {
+			tl_history_free(&h);
+			return rc;
+		}
+	}
+	tl_history_free(&h);
+	return n;
 }
 
 struct tl_store_iter {
