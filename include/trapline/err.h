@@ -39,6 +39,7 @@ enum tl_err {
 	TL_ENOSTORE = -1015,  /* no store at the given path */
 	TL_EIP = -1016,       /* not an IP address */
 	TL_ECOUNT = -1017,    /* count out of range */
+	TL_EFUTURE = -1018,   /* time too far in the future */
 };
 
 /* A static, human-readable message for any code above (or any -errno). */

@@ -45,6 +45,8 @@ const char *tl_strerror(int err)
 		return "not an IP address";
 	case TL_ECOUNT:
 		return "count out of range";
+	case TL_EFUTURE:
+		return "time is more than a day in the future";
 	}
 	if (err < 0 && err > -1000)
 		return strerror(-err);

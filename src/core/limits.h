@@ -38,6 +38,11 @@
  * enough for "the biggest this week / this month". */
 #define TL_RECENT_DAYS 35
 
+/* How far in the future an ingested event may be (seconds): sensors' clock
+ * skew, not more; a far-future time would keep an address "last seen"
+ * and listed for years. */
+#define TL_FUTURE_SLACK 86400
+
 /* Time range accepted in events: 1970-01-01 .. 2199-12-31 (days). */
 #define TL_DAY_MIN 0
 #define TL_DAY_MAX 84005

@@ -3,11 +3,13 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ingest.h"
 #include "limits.h"
 #include "trapline/alloc.h"
+#include "trapline/day.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
 
@@ -82,7 +84,7 @@ struct pos {
 /* One line without its newline. Returns 1 to stop (strict), <0 on error. */
 static int one_line(struct tl_store *s, const char *p, size_t len,
 		    struct pos *at, const struct ingest_opts *o,
-		    struct ingest_stats *st, uint64_t every)
+		    struct ingest_stats *st, uint64_t every, int64_t not_after)
 {
 	struct ingest_err err;
 	struct tl_event ev;
@@ -102,6 +104,11 @@ static int one_line(struct tl_store *s, const char *p, size_t len,
 		goto bad;
 	case INGEST_EVENT:
 		break;
+	}
+	if (ev.time > not_after) {
+		err.code = TL_EFUTURE;
+		err.field = "time";
+		goto bad;
 	}
 	rc = tl_store_append(s, &ev);
 	if (rc < 0)
@@ -123,6 +130,12 @@ int ingest_stream(struct tl_store *s, int fd, const char *name,
 	size_t cap = READ_CHUNK + TL_LINE_MAX + 1, have = 0, start;
 	bool skipping = false; /* inside an over-long line */
 	struct pos at = {name, 0};
+	/* Now: the end of $TRAPLINE_NOW's day when set, else the clock. */
+	int64_t now = getenv("TRAPLINE_NOW")
+			      ? ((int64_t)tl_day_today() + 1) * 86400 - 1
+			      : (int64_t)time(NULL);
+	int64_t not_after = o->not_after ? o->not_after
+					 : now + TL_FUTURE_SLACK;
 	char *buf = tl_calloc(1, cap);
 	ssize_t n;
 	int rc = 0;
@@ -143,7 +156,8 @@ int ingest_stream(struct tl_store *s, int fd, const char *name,
 		if (n == 0) {
 			/* The last line may lack its newline. */
 			if (have && !skipping)
-				rc = one_line(s, buf, have, &at, o, st, every);
+				rc = one_line(s, buf, have, &at, o, st, every,
+					      not_after);
 			break;
 		}
 		have += (size_t)n;
@@ -155,7 +169,7 @@ int ingest_stream(struct tl_store *s, int fd, const char *name,
 				skipping = false;
 			} else {
 				rc = one_line(s, buf + start, len, &at, o, st,
-					      every);
+					      every, not_after);
 				if (rc != 0)
 					goto out;
 			}
@@ -165,7 +179,8 @@ int ingest_stream(struct tl_store *s, int fd, const char *name,
 		have -= start;
 		if (have > TL_LINE_MAX && !skipping) {
 			/* Report it once as too long; drop it to its end. */
-			rc = one_line(s, buf, have, &at, o, st, every);
+			rc = one_line(s, buf, have, &at, o, st, every,
+				      not_after);
 			if (rc != 0)
 				goto out;
 			skipping = true;

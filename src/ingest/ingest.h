@@ -31,6 +31,8 @@ struct ingest_opts {
 	bool strict;          /* stop at the first bad record */
 	FILE *progress;       /* after each commit "durable N NAME:LINE", or NULL */
 	uint64_t commit_every; /* events per group commit; 0 = default */
+	int64_t not_after;     /* refuse events later than this (unix s);
+				  0 = now + TL_FUTURE_SLACK */
 };
 
 struct ingest_stats {

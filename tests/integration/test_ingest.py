@@ -210,3 +210,14 @@ def test_journal_is_pruned_while_a_stream_stays_open(tl):
     assert proc.returncode == 0
     total = sum(tl.show("198.51.100.%d" % i)["events"]["spam"] for i in range(200))
     assert total == sent
+
+
+def test_events_from_the_future_are_refused(tl):
+    """A sensor with a broken clock must not keep an address listed for
+    years: more than a day past now is a bad record."""
+    p = tl.ingest(lines(ev("2026-11-28T12:00:00Z", "198.51.100.1"),   # within a day
+                        ev("2026-12-01T00:00:00Z", "198.51.100.1"),   # days ahead
+                        ev("2150-01-01T00:00:00Z", "198.51.100.1")), check=65)
+    assert p.stderr.count(b'field "time": time is more than a day in the future') == 2
+    o = tl.show("198.51.100.1")
+    assert o["events"]["spam"] == 1 and o["last_seen"] == "2026-11-28"
