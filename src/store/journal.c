@@ -327,27 +327,35 @@ static int truncate_segment(int dirfd, uint64_t segno, uint64_t offset)
 	return rc;
 }
 
+/* Length of the whole, checksummed frame at @off of @buf, or 0. Reads
+ * untrusted bytes: the length is checked against @len and the frame limit
+ * before the checksum reads the payload. */
+static uint32_t frame_at(const uint8_t *buf, size_t len, size_t off)
+{
+	uint32_t flen;
+	uLong crc;
+
+	if (len - off < JOURNAL_FRAME_HEADER ||
+	    get_le32(buf + off) != FRAME_MAGIC)
+		return 0;
+	flen = get_le32(buf + off + 4);
+	if (flen == 0 || flen > TL_JOURNAL_FRAME_MAX ||
+	    flen > len - off - JOURNAL_FRAME_HEADER)
+		return 0;
+	crc = crc32(0L, buf + off + 4, 4);
+	crc = crc32(crc, buf + off + JOURNAL_FRAME_HEADER, flen);
+	return (uint32_t)crc == get_le32(buf + off + 8) ? flen : 0;
+}
+
 /* Is there a whole, checksummed frame anywhere past @off? Then the bad
  * bytes at @off are damage, not a write cut short by a crash. */
 static bool valid_frame_after(const uint8_t *buf, size_t len, size_t off)
 {
 	size_t p;
 
-	for (p = off + 1; p + JOURNAL_FRAME_HEADER <= len; p++) {
-		uint32_t flen;
-		uLong crc;
-
-		if (get_le32(buf + p) != FRAME_MAGIC)
-			continue;
-		flen = get_le32(buf + p + 4);
-		if (flen == 0 || flen > TL_JOURNAL_FRAME_MAX ||
-		    flen > len - p - JOURNAL_FRAME_HEADER)
-			continue;
-		crc = crc32(0L, buf + p + 4, 4);
-		crc = crc32(crc, buf + p + JOURNAL_FRAME_HEADER, flen);
-		if ((uint32_t)crc == get_le32(buf + p + 8))
+	for (p = off + 1; p + JOURNAL_FRAME_HEADER <= len; p++)
+		if (frame_at(buf, len, p))
 			return true;
-	}
 	return false;
 }
 
@@ -401,23 +409,9 @@ int journal_replay(const char *dir, struct jpos from, journal_frame_fn fn,
 		tail->segno = segs[i];
 		tail->offset = off;
 		while (off < len) {
-			uint32_t flen;
-			uLong crc;
-			bool ok = len - off >= JOURNAL_FRAME_HEADER;
+			uint32_t flen = frame_at(buf, len, off);
 
-			if (ok) {
-				flen = get_le32(buf + off + 4);
-				ok = get_le32(buf + off) == FRAME_MAGIC &&
-				     flen > 0 && flen <= TL_JOURNAL_FRAME_MAX &&
-				     flen <= len - off - JOURNAL_FRAME_HEADER;
-			}
-			if (ok) {
-				crc = crc32(0L, buf + off + 4, 4);
-				crc = crc32(crc, buf + off + JOURNAL_FRAME_HEADER,
-					    flen);
-				ok = (uint32_t)crc == get_le32(buf + off + 8);
-			}
-			if (!ok) {
+			if (flen == 0) {
 				if (last && valid_frame_after(buf, len, off)) {
 					log_error("journal", "%s: segment %016"
 						  PRIx64 " corrupt at offset %zu,"

@@ -73,6 +73,8 @@ struct tl_store {
 };
 
 /* The one boundary where LMDB errors become ours. */
+static int prune_below(struct tl_store *s, uint64_t segno);
+
 static int lmdb_err(int rc, const char *what)
 {
 	if (rc == 0)
@@ -781,12 +783,8 @@ int tl_store_open(const char *dir, enum tl_store_mode mode,
 		}
 		s->pend_end.segno = s->j.segno;
 		s->pend_end.offset = s->j.size;
-		s->first_seg = s->j.segno;
-		/* Segments before the tail are applied: make that durable,
-		 * then they can go. */
-		rc = lmdb_err(mdb_env_sync(s->env, 1), "sync");
-		if (rc == 0)
-			rc = journal_prune(&s->j, s->j.segno);
+		/* Recovery applied everything before the tail. */
+		rc = prune_below(s, s->j.segno);
 		if (rc < 0)
 			goto fail;
 	}
@@ -944,20 +942,25 @@ static int hand_off(struct tl_store *s)
 	return 0;
 }
 
-/* With the applier idle: segments wholly applied can go once LMDB has
- * their effects on disk. */
-static int prune(struct tl_store *s)
+/* With the applier idle: segments below @segno, wholly applied, can go
+ * once LMDB has their effects on disk. */
+static int prune_below(struct tl_store *s, uint64_t segno)
 {
 	int rc = 0;
 
-	if (s->applied.segno > s->first_seg) {
+	if (segno > s->first_seg) {
 		rc = lmdb_err(mdb_env_sync(s->env, 1), "sync");
 		if (rc == 0)
-			rc = journal_prune(&s->j, s->applied.segno);
+			rc = journal_prune(&s->j, segno);
 		if (rc == 0)
-			s->first_seg = s->applied.segno;
+			s->first_seg = segno;
 	}
 	return rc;
+}
+
+static int prune(struct tl_store *s)
+{
+	return prune_below(s, s->applied.segno);
 }
 
 int tl_store_wait(struct tl_store *s)
