@@ -21,7 +21,8 @@
 
 _Static_assert(TL_CONFIG_STR == TL_CONFIG_VALUE_MAX, "config value size");
 
-enum key_type { K_STR, K_SIZE, K_DAYS, K_RATIO, K_PREFIXES };
+enum key_type { K_STR, K_SIZE, K_DAYS, K_RATIO, K_PREFIXES, K_COUNT,
+		K_SECONDS };
 
 struct key {
 	const char *section, *name;
@@ -46,7 +47,23 @@ static const struct key keys[] = {
 	{"trap", "trusted_proxies", K_STR, OFF(trap_trusted_proxies),
 	 "127.0.0.1", "PROXY protocol and XCLIENT accepted from these"},
 	{"ingest", "own_relays", K_STR, OFF(ingest_own_relays), "",
-	 "the operator's own relays: their Received hops are skipped"},
+	 "the operator's own relays (addresses, prefixes or host names): "
+	 "Received hops they added are skipped"},
+	{"ingest", "dictionary_threshold", K_COUNT, OFF(dict_threshold), "5",
+	 "distinct unknown recipients from one client, within "
+	 "dictionary_window, that make a dictionary attack"},
+	{"ingest", "dictionary_window", K_SECONDS, OFF(dict_window), "1h",
+	 "the window for dictionary_threshold (s, or with m/h/d)"},
+	{"ingest", "postfix_log", K_STR, OFF(ingest_postfix_log), "",
+	 "Postfix logs that `trapline serve` follows, space separated"},
+	{"ingest", "mbox", K_STR, OFF(ingest_mbox), "",
+	 "trap mboxes that `trapline serve` follows, space separated"},
+	{"ingest", "maildir", K_STR, OFF(ingest_maildir), "",
+	 "trap maildirs that `trapline serve` watches: messages in new/ "
+	 "are ingested, then moved to cur/ as seen"},
+	{"content", "rules", K_STR, OFF(content_rules), "",
+	 "content rules (tags such as pharma and phish) for the trap and the "
+	 "mailbox importers; empty: the built-in copy of etc/rules.conf"},
 	{"dns", "listen", K_STR, OFF(dns_listen), "127.0.0.1:5353",
 	 "DNS listen addresses"},
 	{"dns", "zone", K_STR, OFF(dns_zone), "bl.example.org",
@@ -157,6 +174,26 @@ static int set_value(struct tl_config *cfg, const struct key *k,
 	case K_DAYS:
 		n = strtoul(v, &end, 10);
 		if (end == v || *end || *v == '-' || n > 36500)
+			return TL_ESYNTAX;
+		*(unsigned *)base = (unsigned)n;
+		return 0;
+	case K_COUNT:
+		n = strtoul(v, &end, 10);
+		if (end == v || *end || *v == '-' || n == 0 || n > 1000000)
+			return TL_ESYNTAX;
+		*(unsigned *)base = (unsigned)n;
+		return 0;
+	case K_SECONDS:
+		n = strtoul(v, &end, 10);
+		if (end == v || *v == '-' || n > 366UL * 86400)
+			return TL_ESYNTAX;
+		switch (*end) {
+		case 's': end++; break;
+		case 'm': n *= 60; end++; break;
+		case 'h': n *= 3600; end++; break;
+		case 'd': n *= 86400; end++; break;
+		}
+		if (*end || n == 0 || n > 366UL * 86400)
 			return TL_ESYNTAX;
 		*(unsigned *)base = (unsigned)n;
 		return 0;

@@ -78,4 +78,36 @@
 /* Config file size (bytes): a config is a page or two; bound what we read. */
 #define TL_CONFIG_FILE_MAX (1u << 20)
 
+/* Postfix logs: clients followed at once for dictionary attacks (count),
+ * distinct unknown recipients remembered per client (count; past this,
+ * every further reject counts as distinct). A hostile log cannot grow
+ * memory past TL_POSTFIX_CLIENTS_MAX * TL_POSTFIX_RCPTS_MAX * 8 bytes. */
+#define TL_POSTFIX_CLIENTS_MAX 65536
+#define TL_POSTFIX_RCPTS_MAX 256
+
+/* Messages from mailboxes (bytes): the part of a message read and
+ * classified; the rest is counted in its size but not read. Bots send
+ * small messages; 32 MiB holds any real attachment. */
+#define TL_MESSAGE_MAX (32u << 20)
+
+/* MIME: nesting depth and leaf parts examined per message (count). */
+#define TL_MIME_DEPTH_MAX 16
+#define TL_MIME_PARTS_MAX 256
+
+/* Decoded text matched by content rules per message (bytes). */
+#define TL_RULES_TEXT_MAX (256u << 10)
+
+/* Content rules: rules in one file (count). */
+#define TL_RULES_MAX 1024
+
+/* Received fields examined per message (count): a chain longer than this
+ * is a loop or a forgery. */
+#define TL_RECEIVED_MAX 64
+
+/* --follow: how often a followed file is looked at when nothing arrives
+ * (ms), and how long an mbox must be quiet before its last message is
+ * taken as complete (ms). */
+#define TL_FOLLOW_POLL_MS 200
+#define TL_FOLLOW_SETTLE_MS 2000
+
 #endif
