@@ -3,6 +3,7 @@
 #ifndef TRAPLINE_CLI_H
 #define TRAPLINE_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "trapline/config.h"
@@ -66,7 +67,23 @@ int cli_store_error(const char *dir, int err);
 /* The exit code for a tl_err (no logging). */
 int cli_exit_code(int err);
 
+struct mail_rules;
+struct mail_relays;
+/*
+ * What the mailbox sensors need from the configuration: the content rules
+ * ([content] rules, or the built-in ones) and [ingest] own_relays. Returns
+ * an exit code; errors are logged. Free with cli_mail_free.
+ */
+int cli_mail_load(const struct cli_common *c, struct mail_rules **rules,
+		  struct mail_relays *relays);
+void cli_mail_free(struct mail_rules *rules, struct mail_relays *relays);
+
+/* Set *@flag to the signal number on SIGTERM and SIGINT, and with @hup
+ * on SIGHUP too (unless a stop came first). */
+void cli_on_signals(volatile sig_atomic_t *flag, bool hup);
+
 int cmd_ingest(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);

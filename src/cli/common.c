@@ -2,8 +2,10 @@
 /* common.c -- options, configuration and errors shared by subcommands */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "mail/mail.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
 
@@ -91,4 +93,54 @@ int cli_store_error(const char *dir, int err)
 {
 	log_error("store", "%s: %s", dir, tl_strerror(err));
 	return cli_exit_code(err);
+}
+
+int cli_mail_load(const struct cli_common *c, struct mail_rules **rules,
+		  struct mail_relays *relays)
+{
+	const char *bad = NULL;
+	int rc;
+
+	memset(relays, 0, sizeof(*relays));
+	rc = mail_rules_load(c->cfg.content_rules, rules);
+	if (rc < 0)
+		return rc == TL_ENOENT ? EXIT_NOINPUT : EXIT_DATAERR;
+	rc = mail_relays_parse(c->cfg.ingest_own_relays, relays, &bad);
+	if (rc < 0) {
+		log_error("config", "[ingest] own_relays: '%.64s': %s",
+			  bad ? bad : "", tl_strerror(rc));
+		mail_rules_free(*rules);
+		*rules = NULL;
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+void cli_mail_free(struct mail_rules *rules, struct mail_relays *relays)
+{
+	mail_rules_free(rules);
+	mail_relays_free(relays);
+}
+
+static volatile sig_atomic_t *stop_flag;
+
+/* SIGTERM and SIGINT win over SIGHUP: a reload never hides a stop. */
+static void on_signal(int sig)
+{
+	if (sig != SIGHUP || !*stop_flag)
+		*stop_flag = sig;
+}
+
+void cli_on_signals(volatile sig_atomic_t *flag, bool hup)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	stop_flag = flag;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (hup)
+		sigaction(SIGHUP, &sa, NULL);
 }

@@ -16,6 +16,7 @@ static const struct {
 	{"top", cmd_top, "rankings: longest-running, biggest, most recent"},
 	{"simulate", cmd_simulate, "a synthetic trap network's event stream"},
 	{"store", cmd_store, "the store itself: info, verify, compact"},
+	{"serve", cmd_serve, "everything on one machine: the sensors, ..."},
 };
 
 static int usage(FILE *f)
