@@ -18,11 +18,12 @@ struct tl_config {
 	char trap_domains[TL_CONFIG_STR];
 	char trap_trusted_proxies[TL_CONFIG_STR];
 	char ingest_own_relays[TL_CONFIG_STR];
-	unsigned dict_threshold;  /* distinct unknown recipients = an attack */
-	unsigned dict_window;     /* seconds in which they must come */
 	char ingest_postfix_log[TL_CONFIG_STR]; /* logs `serve` follows */
 	char ingest_mbox[TL_CONFIG_STR];        /* mboxes `serve` follows */
 	char ingest_maildir[TL_CONFIG_STR];     /* maildirs `serve` watches */
+	/* [dictionary] */
+	unsigned dict_threshold;  /* distinct unknown recipients = an attack */
+	unsigned dict_window;     /* seconds in which they must come */
 	/* [content] */
 	char content_rules[TL_CONFIG_STR]; /* rules file; "" = built-in */
 	char dns_listen[TL_CONFIG_STR];

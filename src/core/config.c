@@ -49,11 +49,6 @@ static const struct key keys[] = {
 	{"ingest", "own_relays", K_STR, OFF(ingest_own_relays), "",
 	 "the operator's own relays (addresses, prefixes or host names): "
 	 "Received hops they added are skipped"},
-	{"ingest", "dictionary_threshold", K_COUNT, OFF(dict_threshold), "5",
-	 "distinct unknown recipients from one client, within "
-	 "dictionary_window, that make a dictionary attack"},
-	{"ingest", "dictionary_window", K_SECONDS, OFF(dict_window), "1h",
-	 "the window for dictionary_threshold (s, or with m/h/d)"},
 	{"ingest", "postfix_log", K_STR, OFF(ingest_postfix_log), "",
 	 "Postfix logs that `trapline serve` follows, space separated"},
 	{"ingest", "mbox", K_STR, OFF(ingest_mbox), "",
@@ -61,6 +56,12 @@ static const struct key keys[] = {
 	{"ingest", "maildir", K_STR, OFF(ingest_maildir), "",
 	 "trap maildirs that `trapline serve` watches: messages in new/ "
 	 "are ingested, then moved to cur/ as seen"},
+	{"dictionary", "threshold", K_COUNT, OFF(dict_threshold), "5",
+	 "distinct unknown recipients from one client, within window, that "
+	 "make a dictionary attack (the trap and the Postfix log importer)"},
+	{"dictionary", "window", K_SECONDS, OFF(dict_window), "1h",
+	 "the window for threshold (s, or with m/h/d); it starts at a "
+	 "client's first unknown recipient"},
 	{"content", "rules", K_STR, OFF(content_rules), "",
 	 "content rules (tags such as pharma and phish) for the trap and the "
 	 "mailbox importers; empty: the built-in copy of etc/rules.conf"},
