@@ -78,12 +78,16 @@
 /* Config file size (bytes): a config is a page or two; bound what we read. */
 #define TL_CONFIG_FILE_MAX (1u << 20)
 
-/* Postfix logs: clients followed at once for dictionary attacks (count),
- * distinct unknown recipients remembered per client (count; past this,
- * every further reject counts as distinct). A hostile log cannot grow
- * memory past TL_POSTFIX_CLIENTS_MAX * TL_POSTFIX_RCPTS_MAX * 8 bytes. */
-#define TL_POSTFIX_CLIENTS_MAX 65536
-#define TL_POSTFIX_RCPTS_MAX 256
+/* Dictionary attacks (the trap, Postfix logs): clients followed at once
+ * (count) and distinct unknown recipients remembered per client (count;
+ * past this, every further reject counts as distinct). A hostile log or
+ * client cannot grow memory past about TL_DICT_CLIENTS_MAX * (24 +
+ * 4 * TL_DICT_RCPTS_MAX) bytes: 10 MiB. */
+#define TL_DICT_CLIENTS_MAX 65536
+#define TL_DICT_RCPTS_MAX 32
+/* The Postfix importer's names for the same bounds. */
+#define TL_POSTFIX_CLIENTS_MAX TL_DICT_CLIENTS_MAX
+#define TL_POSTFIX_RCPTS_MAX TL_DICT_RCPTS_MAX
 
 /* Messages from mailboxes (bytes): the part of a message read and
  * classified; the rest is counted in its size but not read. Bots send

@@ -174,4 +174,28 @@ enum mail_skip mail_message_event(const char *msg, size_t len,
  * and so on). */
 bool mail_ip_is_special(const struct tl_ip *ip);
 
+/* ---- dictionary attacks (dict.c) --------------------------------------- */
+
+/*
+ * Which clients try many addresses that do not exist. One client's unknown
+ * recipients are counted within a window that starts at its first one and
+ * starts again once it lapses; when the distinct ones reach the threshold,
+ * an event counts them all, then one event each further distinct one.
+ * Memory is bounded (TL_DICT_CLIENTS_MAX clients, TL_DICT_RCPTS_MAX
+ * recipients each, past which every reject counts as distinct). Not
+ * thread-safe.
+ */
+struct mail_dict;
+
+int mail_dict_new(unsigned threshold, unsigned window_s,
+		  struct mail_dict **out);
+void mail_dict_free(struct mail_dict *d);
+/* An unknown recipient @rcpt (@len bytes, compared case-insensitively)
+ * from @ip at unix second @now. Returns the count of the dictionary event
+ * to record now, or 0. */
+uint32_t mail_dict_note(struct mail_dict *d, const struct tl_ip *ip,
+			const char *rcpt, size_t len, int64_t now);
+/* Clients followed now. */
+size_t mail_dict_clients(const struct mail_dict *d);
+
 #endif
