@@ -3,6 +3,7 @@
 #ifndef TRAPLINE_CONFIG_H
 #define TRAPLINE_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "trapline/ip.h"
@@ -17,6 +18,26 @@ struct tl_config {
 	char trap_listen[TL_CONFIG_STR];
 	char trap_domains[TL_CONFIG_STR];
 	char trap_trusted_proxies[TL_CONFIG_STR];
+	char trap_addresses[TL_CONFIG_STR]; /* file of trap addresses */
+	char trap_hostname[TL_CONFIG_STR];
+	char trap_sensor[TL_CONFIG_STR];
+	unsigned trap_workers;          /* 0 = one per CPU */
+	unsigned trap_max_sessions;     /* at once, in all */
+	unsigned trap_max_per_ip;       /* at once, per client */
+	uint64_t trap_max_size;         /* message bytes */
+	unsigned trap_max_rcpts;        /* per message */
+	unsigned trap_max_errors;       /* per session */
+	unsigned trap_idle_timeout;     /* seconds */
+	unsigned trap_session_timeout;  /* seconds */
+	unsigned trap_greet_wait;       /* milliseconds */
+	bool trap_tls;                  /* offer STARTTLS */
+	char trap_tls_cert[TL_CONFIG_STR];
+	char trap_tls_key[TL_CONFIG_STR];
+	char trap_user[TL_CONFIG_STR];  /* drop to this user */
+	unsigned trap_tarpit_delay;     /* milliseconds, 0 = off */
+	char trap_retain_dir[TL_CONFIG_STR];
+	unsigned trap_retain_per_day;   /* per client per day */
+	uint64_t trap_retain_max;       /* bytes */
 	char ingest_own_relays[TL_CONFIG_STR];
 	char ingest_postfix_log[TL_CONFIG_STR]; /* logs `serve` follows */
 	char ingest_mbox[TL_CONFIG_STR];        /* mboxes `serve` follows */

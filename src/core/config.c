@@ -22,7 +22,7 @@
 _Static_assert(TL_CONFIG_STR == TL_CONFIG_VALUE_MAX, "config value size");
 
 enum key_type { K_STR, K_SIZE, K_DAYS, K_RATIO, K_PREFIXES, K_COUNT,
-		K_SECONDS };
+		K_SECONDS, K_UINT, K_BOOL };
 
 struct key {
 	const char *section, *name;
@@ -45,7 +45,57 @@ static const struct key keys[] = {
 	{"trap", "domains", K_STR, OFF(trap_domains), "trap.example.org",
 	 "every address at these domains is a trap"},
 	{"trap", "trusted_proxies", K_STR, OFF(trap_trusted_proxies),
-	 "127.0.0.1", "PROXY protocol and XCLIENT accepted from these"},
+	 "127.0.0.1 ::1", "PROXY protocol and XCLIENT accepted from these "
+	 "addresses or prefixes"},
+	{"trap", "addresses", K_STR, OFF(trap_addresses), "",
+	 "a file of trap addresses (local@domain a line); a domain named "
+	 "there takes only those, other local parts are unknown users and "
+	 "count toward dictionary attacks; other domains are catch-all"},
+	{"trap", "hostname", K_STR, OFF(trap_hostname), "mx.trap.example.org",
+	 "the name in the greeting and the self-signed certificate"},
+	{"trap", "sensor", K_STR, OFF(trap_sensor), "trap",
+	 "the sensor name recorded in the trap's events"},
+	{"trap", "workers", K_UINT, OFF(trap_workers), "0",
+	 "worker threads, each with its own listening sockets "
+	 "(SO_REUSEPORT); 0 = one per CPU"},
+	{"trap", "max_sessions", K_COUNT, OFF(trap_max_sessions), "4000",
+	 "sessions at once, in all; more are told 421 and closed"},
+	{"trap", "max_per_ip", K_COUNT, OFF(trap_max_per_ip), "32",
+	 "sessions at once from one client address"},
+	{"trap", "max_message_size", K_SIZE, OFF(trap_max_size), "10M",
+	 "the SIZE limit (bytes, K/M/G); longer messages are counted, "
+	 "recorded and refused with 552"},
+	{"trap", "max_rcpts", K_COUNT, OFF(trap_max_rcpts), "100",
+	 "recipients per message; more get 452"},
+	{"trap", "max_errors", K_COUNT, OFF(trap_max_errors), "20",
+	 "refused commands per session before 421 and close"},
+	{"trap", "idle_timeout", K_SECONDS, OFF(trap_idle_timeout), "60s",
+	 "a session that sends nothing for this long is closed"},
+	{"trap", "session_timeout", K_SECONDS, OFF(trap_session_timeout),
+	 "10m", "the longest a session may last (slow clients included)"},
+	{"trap", "greet_wait", K_UINT, OFF(trap_greet_wait), "0",
+	 "milliseconds to wait before the greeting; a client that talks "
+	 "first is tagged pregreet (0 = greet at once)"},
+	{"trap", "tls", K_BOOL, OFF(trap_tls), "yes",
+	 "offer STARTTLS"},
+	{"trap", "tls_cert", K_STR, OFF(trap_tls_cert), "",
+	 "PEM certificate chain; empty: a self-signed one made on first "
+	 "start in DATA/tls/"},
+	{"trap", "tls_key", K_STR, OFF(trap_tls_key), "",
+	 "PEM private key for tls_cert"},
+	{"trap", "user", K_STR, OFF(trap_user), "",
+	 "started as root: bind, then run as this user (the store is "
+	 "handed to it)"},
+	{"trap", "tarpit_delay", K_UINT, OFF(trap_tarpit_delay), "0",
+	 "milliseconds each reply to a listed client is held back "
+	 "(0 = no tarpit)"},
+	{"trap", "retain_dir", K_STR, OFF(trap_retain_dir), "",
+	 "a maildir where sample messages are kept as evidence (empty: "
+	 "none)"},
+	{"trap", "retain_per_day", K_UINT, OFF(trap_retain_per_day), "3",
+	 "messages kept per client address per day"},
+	{"trap", "retain_max", K_SIZE, OFF(trap_retain_max), "1G",
+	 "the most retain_dir may hold (bytes); then no more are kept"},
 	{"ingest", "own_relays", K_STR, OFF(ingest_own_relays), "",
 	 "the operator's own relays (addresses, prefixes or host names): "
 	 "Received hops they added are skipped"},
@@ -197,6 +247,22 @@ static int set_value(struct tl_config *cfg, const struct key *k,
 		if (*end || n == 0 || n > 366UL * 86400)
 			return TL_ESYNTAX;
 		*(unsigned *)base = (unsigned)n;
+		return 0;
+	case K_UINT:
+		n = strtoul(v, &end, 10);
+		if (end == v || *end || *v == '-' || n > 1000000000UL)
+			return TL_ESYNTAX;
+		*(unsigned *)base = (unsigned)n;
+		return 0;
+	case K_BOOL:
+		if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 ||
+		    strcmp(v, "1") == 0)
+			*(bool *)base = true;
+		else if (strcasecmp(v, "no") == 0 ||
+			 strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			*(bool *)base = false;
+		else
+			return TL_ESYNTAX;
 		return 0;
 	case K_RATIO:
 		d = strtod(v, &end);

@@ -62,7 +62,7 @@ static void test_defaults(void **state)
 	assert_true(cfg.persistent_steadiness == 0.5);
 	assert_string_equal(cfg.trap_listen, "127.0.0.1:2525");
 	assert_string_equal(cfg.trap_domains, "trap.example.org");
-	assert_string_equal(cfg.trap_trusted_proxies, "127.0.0.1");
+	assert_string_equal(cfg.trap_trusted_proxies, "127.0.0.1 ::1");
 	assert_string_equal(cfg.ingest_own_relays, "");
 	assert_string_equal(cfg.dns_listen, "127.0.0.1:5353");
 	assert_string_equal(cfg.dns_zone, "bl.example.org");
