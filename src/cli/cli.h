@@ -17,8 +17,10 @@ enum {
 	EXIT_NOINPUT = 66,     /* no store, or an input file missing */
 	EXIT_UNAVAILABLE = 69, /* a needed service is unavailable */
 	EXIT_SOFTWARE = 70,    /* internal error */
+	EXIT_CANTCREAT = 73,   /* cannot create an output file */
 	EXIT_IOERR = 74,       /* the disk failed or is full */
 	EXIT_TEMPFAIL = 75,    /* try again later (store busy) */
+	EXIT_NOPERM = 77,      /* cannot drop privileges */
 };
 
 /* Options every subcommand takes (getopt_long values >= 256). */
@@ -84,6 +86,7 @@ void cli_on_signals(volatile sig_atomic_t *flag, bool hup);
 
 int cmd_ingest(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_trap(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);

@@ -16,6 +16,7 @@ static const struct {
 	{"top", cmd_top, "rankings: longest-running, biggest, most recent"},
 	{"simulate", cmd_simulate, "a synthetic trap network's event stream"},
 	{"store", cmd_store, "the store itself: info, verify, compact"},
+	{"trap", cmd_trap, "the SMTP spam trap"},
 	{"serve", cmd_serve, "everything on one machine: the sensors, ..."},
 };
 

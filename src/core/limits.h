@@ -114,4 +114,16 @@
 #define TL_FOLLOW_POLL_MS 200
 #define TL_FOLLOW_SETTLE_MS 2000
 
+/* The trap: bytes of a message kept in memory to classify and retain
+ * (the rest is counted, not kept): bots' messages are a few KiB, an
+ * attachment worth looking at fits; 1 MiB a session bounds memory. */
+#define TL_TRAP_HOLD_MAX (1u << 20)
+
+/* The trap: listen addresses (count), and bytes read per read(2). */
+#define TL_TRAP_LISTEN_MAX 16
+#define TL_TRAP_READ_BUF 65536
+
+/* The trap: how long accept(2) pauses when out of descriptors (ms). */
+#define TL_TRAP_ACCEPT_PAUSE_MS 100
+
 #endif
