@@ -12,9 +12,7 @@ no DNS and delivers only into its own directory.
 import os
 import signal
 import subprocess
-import time
 
-import pytest
 
 from conftest import BIN
 from postfix_server import (HOSTNAME, SASL_PASSWORD, SASL_USER, TRAP_DOMAIN,
@@ -276,14 +274,19 @@ def test_follow_postfix_log_across_rotation(postfix_server, tmp_path):
     tl = srv.trapline(tmp_path / "store")
     # Create the store first so `show` can poll it from the start.
     tl.ingest("")
+    # Output to a file, not a pipe nobody reads while it runs.
+    errf = tmp_path / "follower.stderr"
     follower = subprocess.Popen(
         [BIN, "ingest", "--data", tl.data, "--format", "postfix", "--follow",
-         srv.maillog], env=tl.env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE)
+         srv.maillog], env=tl.env, stdout=subprocess.DEVNULL,
+        stderr=open(errf, "wb"))
+
+    def said():
+        return errf.read_text(errors="replace")
     try:
         wait_for(lambda: file_is_open(follower.pid, srv.maillog)
                  or follower.poll() is not None, 30, "the follower to open the log")
-        assert follower.poll() is None, follower.communicate()
+        assert follower.poll() is None, said()
 
         def dictionary(ip, want):
             def ok():
@@ -303,10 +306,10 @@ def test_follow_postfix_log_across_rotation(postfix_server, tmp_path):
         assert "81.2.69.181" not in rotated
         dictionary(g, 6)
         dictionary(f, 8)
-        assert follower.poll() is None
+        assert follower.poll() is None, said()
         follower.send_signal(signal.SIGTERM)
-        out, err = follower.communicate(timeout=30)
-        assert follower.returncode == 0, err.decode(errors="replace")
+        follower.wait(timeout=30)
+        assert follower.returncode == 0, said()
     finally:
         if follower.poll() is None:
             follower.kill()
