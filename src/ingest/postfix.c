@@ -195,7 +195,11 @@ static bool is_postfix_program(const char *s, size_t n)
 	return false;
 }
 
-/* Copy @n bytes into @dst of @cap bytes, truncating, NUL-ended. */
+/*
+ * Copy @n bytes into @dst of @cap bytes, truncating, NUL-ended. Control
+ * characters (Postfix escapes them; a NUL would cut the field short
+ * unseen) become '?'.
+ */
 static void copy_str(char *dst, size_t cap, const char *s, size_t n,
 		     bool lower)
 {
@@ -208,6 +212,8 @@ static void copy_str(char *dst, size_t cap, const char *s, size_t n,
 
 		if (lower && c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
+		else if ((unsigned char)c < 0x20 || c == 0x7f)
+			c = '?';
 		dst[i] = c;
 	}
 	dst[n] = '\0';

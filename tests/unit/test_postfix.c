@@ -576,6 +576,22 @@ static void test_long_fields(void **state)
 	assert_int_equal(strlen(pl.from), sizeof(pl.from) - 1);
 }
 
+/* A NUL or control byte does not cut a field short unseen. */
+static void test_control_bytes(void **state)
+{
+	static const char line[] =
+		"Nov 27 04:29:17 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+		"from unknown[192.0.2.1]: 550 5.1.1 <\0a@x>: Recipient address "
+		"rejected: User unknown; from=<> to=<\0a@x> proto=ESMTP "
+		"helo=<h\x01\x7f>";
+
+	(void)state;
+	postfix_parse_line(line, sizeof(line) - 1, &pl);
+	assert_int_equal(pl.what, POSTFIX_UNKNOWN_RCPT);
+	assert_string_equal(pl.rcpt, "?a@x");
+	assert_string_equal(pl.helo, "h??");
+}
+
 /* ---- the state: times ---- */
 
 static void test_time_offsets(void **state)
@@ -1041,6 +1057,7 @@ int main(void)
 		cmocka_unit_test(test_postscreen),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_long_fields),
+		cmocka_unit_test(test_control_bytes),
 		cmocka_unit_test(test_time_offsets),
 		cmocka_unit_test(test_year_inference),
 		cmocka_unit_test(test_local_zone),
