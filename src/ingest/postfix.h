@@ -44,17 +44,25 @@ struct postfix_line {
  * Classify one log line (@len bytes, no newline needed) in any of the
  * forms Postfix logs take: syslog "Mon DD HH:MM:SS host postfix/..." (no
  * year), RFC 3339 "2026-11-27T04:29:17.123+00:00 host ...", and
- * Postfix's own maillog_file. Never reads past @len; the result is
- * POSTFIX_OTHER for anything it does not recognise.
+ * Postfix's own maillog_file (the syslog form with the day zero-padded).
+ * Never reads past @len; a trailing CR/LF is ignored; the result is
+ * POSTFIX_OTHER for anything it does not recognise. On OTHER and IGNORED
+ * the address and strings are cleared; control bytes in logged fields
+ * become '?'. A SASL failure for "Connection lost to authentication
+ * server" is the server's fault and is IGNORED.
  */
 void postfix_parse_line(const char *line, size_t len, struct postfix_line *out);
 
 struct postfix_opts {
-	unsigned dict_threshold; /* distinct unknown recipients ... */
+	unsigned dict_threshold; /* distinct unknown recipients (>= 1) ... */
 	unsigned dict_window;    /* ... within this many seconds */
-	int64_t now;             /* unix s: to infer missing years */
-	const char *sensor;      /* sensor name for events, or NULL */
-	/* Local civil time to UTC; NULL = the process's time zone. */
+	int64_t now;             /* unix s: to infer missing years; 0 = the
+				  * clock, read for each line that needs it */
+	const char *sensor;      /* sensor name for events (copied, at most
+				  * TL_SENSOR_MAX bytes), or NULL */
+	/* Local civil time to UTC; NULL = the process's time zone (mktime).
+	 * Called with min = sec = 0 once per civil hour and cached; a
+	 * negative result means no such time. */
 	int64_t (*to_utc)(int year, int mon, int mday, int hour, int min,
 			  int sec);
 };
@@ -71,6 +79,8 @@ struct postfix_counts {
 
 struct postfix_state;
 
+/* Returns 0, TL_EINVAL (threshold 0 or over TL_EVENT_COUNT_MAX, sensor
+ * too long) or TL_ENOMEM. A state is used by one thread at a time. */
 int postfix_state_new(const struct postfix_opts *o, struct postfix_state **out);
 void postfix_state_free(struct postfix_state *st);
 const struct postfix_counts *postfix_state_counts(const struct postfix_state *st);
@@ -81,8 +91,11 @@ const struct postfix_counts *postfix_state_counts(const struct postfix_state *st
  * distinct unknown recipients within dict_window, an event counting them
  * all, then one event a further distinct recipient until the window
  * lapses), else INGEST_SKIP. A line is never INGEST_BAD: what is not
- * understood is counted. Memory is bounded: at most
- * TL_POSTFIX_CLIENTS_MAX clients are followed (the stalest dropped).
+ * understood is counted (a line whose time falls outside the event range
+ * counts as "other"); @err, when not NULL, is cleared. Memory is bounded:
+ * at most TL_POSTFIX_CLIENTS_MAX clients are followed (the least recently
+ * seen dropped); allocation happens only as the table grows and once
+ * per table slot whose client passes 8 distinct recipients.
  */
 enum ingest_line postfix_feed(struct postfix_state *st, const char *line,
 			      size_t len, struct tl_event *ev,
