@@ -3,6 +3,10 @@
 #ifndef TRAPLINE_LIMITS_H
 #define TRAPLINE_LIMITS_H
 
+/* src/core is on the include path, so a system header's <limits.h> finds
+ * this file first: pass it on to the real one. */
+#include_next <limits.h>
+
 /* Log lines (bytes): long enough for a path and an escaped peer string. */
 #define TL_LOG_LINE_MAX 1024
 
@@ -81,10 +85,10 @@
 /* Dictionary attacks (the trap, Postfix logs): clients followed at once
  * (count) and distinct unknown recipients remembered per client (count;
  * past this, every further reject counts as distinct). A hostile log or
- * client cannot grow memory past about TL_DICT_CLIENTS_MAX * (24 +
- * 4 * TL_DICT_RCPTS_MAX) bytes: 10 MiB. */
+ * client cannot grow memory past about TL_DICT_CLIENTS_MAX * 8 *
+ * (TL_DICT_RCPTS_MAX + 8) bytes: 36 MiB (a few KiB for an honest log). */
 #define TL_DICT_CLIENTS_MAX 65536
-#define TL_DICT_RCPTS_MAX 32
+#define TL_DICT_RCPTS_MAX 64
 /* The Postfix importer's names for the same bounds. */
 #define TL_POSTFIX_CLIENTS_MAX TL_DICT_CLIENTS_MAX
 #define TL_POSTFIX_RCPTS_MAX TL_DICT_RCPTS_MAX

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "limits.h"
+#include "mail/mail.h"
 #include "postfix.h"
 #include "trapline/alloc.h"
 #include "trapline/day.h"
@@ -517,30 +518,8 @@ void postfix_parse_line(const char *line, size_t len, struct postfix_line *out)
 
 /* ---- following clients ----------------------------------------------- */
 
-/* Hashes kept in the client's own slot; more go to an array of
- * TL_POSTFIX_RCPTS_MAX allocated once per slot and kept for reuse. */
-#define INLINE_RCPTS 8
-/* Hash chains for the client table (a power of two). */
-#define CLIENT_BUCKETS TL_POSTFIX_CLIENTS_MAX
-/* Clients' table grows from this many slots (count), doubling. */
-#define CLIENTS_INITIAL 256
 /* Local-time conversions remembered, one per civil hour (a power of 2). */
 #define TIME_CACHE 64
-
-_Static_assert((CLIENT_BUCKETS & (CLIENT_BUCKETS - 1)) == 0,
-	       "CLIENT_BUCKETS must be a power of two");
-
-struct client {
-	struct tl_ip ip;
-	uint32_t next;             /* hash chain, slot + 1, 0 = end */
-	uint32_t newer, older;     /* LRU list, slot + 1, 0 = none */
-	int64_t start;             /* unix s: window start */
-	uint32_t distinct;         /* distinct recipients in the window */
-	uint16_t nhash;            /* hashes stored: small, then big */
-	bool fired;                /* the threshold event was sent */
-	uint64_t small[INLINE_RCPTS];
-	uint64_t *big; /* TL_POSTFIX_RCPTS_MAX - INLINE_RCPTS, owned, or NULL */
-};
 
 struct hour_base {
 	int64_t key;  /* civil (year, month, day, hour), -1 = empty */
@@ -553,11 +532,7 @@ struct postfix_state {
 	int64_t (*to_utc)(int, int, int, int, int, int);
 	char sensor[TL_SENSOR_MAX + 1];
 	struct postfix_counts counts;
-	uint64_t seed;       /* keys the client hash */
-	struct client *cl;   /* ncl of cap slots used, owned */
-	uint32_t ncl, cap;
-	uint32_t *bucket;    /* CLIENT_BUCKETS chain heads, slot + 1, owned */
-	uint32_t newest, oldest; /* LRU ends, slot + 1 */
+	struct mail_dict *dict; /* dictionary attacks, owned */
 	struct hour_base hours[TIME_CACHE];
 };
 
@@ -569,28 +544,6 @@ static uint64_t mix64(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ULL;
 	x ^= x >> 33;
 	return x;
-}
-
-static uint32_t ip_bucket(const struct postfix_state *st,
-			  const struct tl_ip *ip)
-{
-	uint64_t w0, w1;
-
-	memcpy(&w0, ip->a, 8);
-	memcpy(&w1, ip->a + 8, 8);
-	return (uint32_t)(mix64(mix64(st->seed ^ w0 ^ ip->family) ^ w1) &
-			  (CLIENT_BUCKETS - 1));
-}
-
-static uint64_t rcpt_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return mix64(h);
 }
 
 int postfix_state_new(const struct postfix_opts *o, struct postfix_state **out)
@@ -605,8 +558,7 @@ int postfix_state_new(const struct postfix_opts *o, struct postfix_state **out)
 	st = tl_calloc(1, sizeof(*st));
 	if (!st)
 		return TL_ENOMEM;
-	st->bucket = tl_calloc(CLIENT_BUCKETS, sizeof(*st->bucket));
-	if (!st->bucket) {
+	if (mail_dict_new(o->dict_threshold, o->dict_window, &st->dict) < 0) {
 		tl_free(st);
 		return TL_ENOMEM;
 	}
@@ -618,24 +570,15 @@ int postfix_state_new(const struct postfix_opts *o, struct postfix_state **out)
 		strcpy(st->sensor, o->sensor);
 	for (i = 0; i < TIME_CACHE; i++)
 		st->hours[i].key = -1;
-	/* A secret seed keeps a log's author from chaining every address
-	 * into one bucket; without one, the table still works. */
-	if (getentropy(&st->seed, sizeof(st->seed)) != 0)
-		st->seed = 0x9e3779b97f4a7c15ULL;
 	*out = st;
 	return 0;
 }
 
 void postfix_state_free(struct postfix_state *st)
 {
-	uint32_t i;
-
 	if (!st)
 		return;
-	for (i = 0; i < st->cap; i++)
-		tl_free(st->cl[i].big);
-	tl_free(st->cl);
-	tl_free(st->bucket);
+	mail_dict_free(st->dict);
 	tl_free(st);
 }
 
@@ -721,159 +664,6 @@ static bool line_time(struct postfix_state *st, const struct postfix_line *l,
 	       *t < ((int64_t)TL_DAY_MAX + 1) * 86400;
 }
 
-/* ---- the client table ---- */
-
-static struct client *slot(struct postfix_state *st, uint32_t i)
-{
-	return &st->cl[i - 1];
-}
-
-static void lru_unlink(struct postfix_state *st, uint32_t i)
-{
-	struct client *c = slot(st, i);
-
-	if (c->newer)
-		slot(st, c->newer)->older = c->older;
-	else
-		st->newest = c->older;
-	if (c->older)
-		slot(st, c->older)->newer = c->newer;
-	else
-		st->oldest = c->newer;
-	c->newer = c->older = 0;
-}
-
-static void lru_push(struct postfix_state *st, uint32_t i)
-{
-	struct client *c = slot(st, i);
-
-	c->newer = 0;
-	c->older = st->newest;
-	if (st->newest)
-		slot(st, st->newest)->newer = i;
-	st->newest = i;
-	if (!st->oldest)
-		st->oldest = i;
-}
-
-static void chain_remove(struct postfix_state *st, uint32_t i)
-{
-	uint32_t *pp = &st->bucket[ip_bucket(st, &slot(st, i)->ip)];
-
-	while (*pp && *pp != i)
-		pp = &slot(st, *pp)->next;
-	if (*pp)
-		*pp = slot(st, i)->next;
-}
-
-/* A free slot: a new one while the table may grow, else the stalest. */
-static uint32_t take_slot(struct postfix_state *st)
-{
-	struct client *ncl;
-	uint32_t ncap, i;
-
-	if (st->ncl == st->cap && st->cap < TL_POSTFIX_CLIENTS_MAX) {
-		ncap = st->cap ? st->cap * 2 : CLIENTS_INITIAL;
-		if (ncap > TL_POSTFIX_CLIENTS_MAX)
-			ncap = TL_POSTFIX_CLIENTS_MAX;
-		ncl = tl_reallocarray(st->cl, ncap, sizeof(*ncl));
-		if (ncl) {
-			memset(ncl + st->cap, 0,
-			       (ncap - st->cap) * sizeof(*ncl));
-			st->cl = ncl;
-			st->cap = ncap;
-		}
-	}
-	if (st->ncl < st->cap)
-		return ++st->ncl;
-	if (!st->oldest)
-		return 0; /* no table at all: out of memory */
-	i = st->oldest;
-	chain_remove(st, i);
-	lru_unlink(st, i);
-	return i;
-}
-
-static struct client *client_get(struct postfix_state *st,
-				 const struct tl_ip *ip, int64_t t)
-{
-	uint32_t b = ip_bucket(st, ip), i;
-	struct client *c;
-
-	for (i = st->bucket[b]; i; i = c->next) {
-		c = slot(st, i);
-		if (c->ip.family == ip->family &&
-		    memcmp(c->ip.a, ip->a, sizeof(ip->a)) == 0) {
-			lru_unlink(st, i);
-			lru_push(st, i);
-			return c;
-		}
-	}
-	i = take_slot(st);
-	if (!i)
-		return NULL;
-	c = slot(st, i);
-	c->ip = *ip;
-	c->start = t;
-	c->distinct = 0;
-	c->nhash = 0;
-	c->fired = false;
-	c->next = st->bucket[b];
-	st->bucket[b] = i;
-	lru_push(st, i);
-	return c;
-}
-
-/* Remember @h; false when it was already known. */
-static bool add_rcpt(struct client *c, uint64_t h)
-{
-	unsigned i, n = c->nhash;
-
-	for (i = 0; i < n && i < INLINE_RCPTS; i++)
-		if (c->small[i] == h)
-			return false;
-	for (i = INLINE_RCPTS; i < n; i++)
-		if (c->big[i - INLINE_RCPTS] == h)
-			return false;
-	if (n < INLINE_RCPTS) {
-		c->small[c->nhash++] = h;
-	} else if (n < TL_POSTFIX_RCPTS_MAX) {
-		if (!c->big)
-			c->big = tl_calloc(TL_POSTFIX_RCPTS_MAX - INLINE_RCPTS,
-					   sizeof(*c->big));
-		/* Without the array, as past the cap: counted, not kept. */
-		if (c->big)
-			c->big[c->nhash++ - INLINE_RCPTS] = h;
-	}
-	return true;
-}
-
-/* One unknown recipient: the count for an event, or 0 for none. */
-static uint32_t dictionary(struct postfix_state *st,
-			   const struct postfix_line *l, int64_t t)
-{
-	struct client *c = client_get(st, &l->ip, t);
-
-	if (!c)
-		return 0;
-	if (t > c->start + (int64_t)st->window) {
-		c->start = t;
-		c->distinct = 0;
-		c->nhash = 0;
-		c->fired = false;
-	}
-	if (!add_rcpt(c, rcpt_hash(l->rcpt)))
-		return 0;
-	if (c->distinct < UINT32_MAX)
-		c->distinct++;
-	if (c->fired)
-		return 1;
-	if (c->distinct < st->threshold)
-		return 0;
-	c->fired = true;
-	return c->distinct;
-}
-
 /* Reads untrusted bytes through postfix_parse_line only. */
 enum ingest_line postfix_feed(struct postfix_state *st, const char *line,
 			      size_t len, struct tl_event *ev,
@@ -908,7 +698,7 @@ enum ingest_line postfix_feed(struct postfix_state *st, const char *line,
 	switch (l.what) {
 	case POSTFIX_UNKNOWN_RCPT:
 		st->counts.unknown_rcpt++;
-		n = dictionary(st, &l, t);
+		n = mail_dict_note(st->dict, &l.ip, l.rcpt, strlen(l.rcpt), t);
 		if (!n)
 			return INGEST_SKIP;
 		st->counts.dict_events++;
