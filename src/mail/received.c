@@ -434,7 +434,7 @@ static unsigned month_of(const char *s, size_t n)
 
 static bool is_weekday(const char *s, size_t n)
 {
-	static const char names[] = "monthuwedthufrisatsun";
+	static const char names[] = "montuewedthufrisatsun";
 	unsigned i;
 
 	if (n < 3)
