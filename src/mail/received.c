@@ -34,9 +34,33 @@ struct tok {
 	size_t n;
 };
 
+/* How many unterminated comments a cursor steps over as a stray '('
+ * before it lets one run to the end (each costs a scan to the end). */
+#define REOPEN_MAX 16
+
 struct cur {
 	const char *p, *end;
+	unsigned reopen;   /* stray '(' left, from REOPEN_MAX down */
+	bool no_quote;     /* a '"' found no closing one: later ones are stray */
+	bool no_angle;     /* a '<' found no '>': later ones are stray */
 };
+
+static void cur_init(struct cur *c, const char *p, const char *end)
+{
+	c->p = p;
+	c->end = end;
+	c->reopen = REOPEN_MAX;
+	c->no_quote = false;
+	c->no_angle = false;
+}
+
+static void stray(struct cur *c, struct tok *t, const char *p)
+{
+	t->type = T_OTHER;
+	t->s = p;
+	t->n = 1;
+	c->p = p + 1;
+}
 
 /* Separators: WSP, line breaks, and any other control byte (NUL too). */
 static bool is_sep(unsigned char c)
@@ -58,8 +82,13 @@ static const char *skip_pair(const char *p, const char *end)
 
 /*
  * The next token in [c->p, c->end). Comments nest (RFC 5322 3.2.2) and
- * honour quoted pairs; an unterminated comment, string, path or literal
- * runs to the end of the input. Reads nothing outside the range.
+ * honour quoted pairs; a path may hold a quoted local part. An opening
+ * '(', '"' or '<' that is never closed is a stray byte, not the start of
+ * something that swallows the rest: a HELO of "x(" must not hide the
+ * TCP-info the receiver wrote after it. Stray quotes and angles cost one
+ * failed scan each kind (none can close later); stray parentheses up to
+ * REOPEN_MAX scans, after which one runs to the end, so the cost stays
+ * linear. Reads nothing outside the range.
  */
 static void next_tok(struct cur *c, struct tok *t)
 {
@@ -90,28 +119,59 @@ static void next_tok(struct cur *c, struct tok *t)
 				break;
 			p++;
 		}
+		if (p == end && c->reopen > 0) {
+			c->reopen--;
+			stray(c, t, start - 1);
+			return;
+		}
 		t->type = T_COMMENT;
 		t->s = start;
 		t->n = (size_t)(p - start);
 		c->p = p < end ? p + 1 : end;
 		return;
 	case '"':
+		if (c->no_quote) {
+			stray(c, t, p);
+			return;
+		}
 		start = ++p;
 		while (p < end && *p != '"')
 			p = *p == '\\' ? skip_pair(p, end) : p + 1;
+		if (p == end) {
+			c->no_quote = true;
+			stray(c, t, start - 1);
+			return;
+		}
 		t->type = T_QUOTED;
 		t->s = start;
 		t->n = (size_t)(p - start);
 		c->p = p < end ? p + 1 : end;
 		return;
 	case '<':
+		if (c->no_angle) {
+			stray(c, t, p);
+			return;
+		}
 		start = ++p;
-		while (p < end && *p != '>')
+		/* RFC 5321 4.1.2: a quoted local part may hold '>'. */
+		while (p < end && *p != '>') {
+			if (*p == '"') {
+				for (p++; p < end && *p != '"';)
+					p = *p == '\\' ? skip_pair(p, end) : p + 1;
+				if (p == end)
+					break;
+			}
 			p++;
+		}
+		if (p >= end) {
+			c->no_angle = true;
+			stray(c, t, start - 1);
+			return;
+		}
 		t->type = T_ANGLE;
 		t->s = start;
 		t->n = (size_t)(p - start);
-		c->p = p < end ? p + 1 : end;
+		c->p = p + 1;
 		return;
 	case ';':
 		t->type = T_SEMI;
@@ -121,10 +181,7 @@ static void next_tok(struct cur *c, struct tok *t)
 		return;
 	case ')':
 	case '>':
-		t->type = T_OTHER;
-		t->s = p;
-		t->n = 1;
-		c->p = p + 1;
+		stray(c, t, p);
 		return;
 	}
 	start = p;
@@ -226,7 +283,9 @@ static bool parse_bare(const char *s, size_t n, struct tl_ip *ip)
 /* How sure we are where a client address came from: a bracketed literal
  * in a comment is what MTAs write for the connection; a bare address in a
  * comment (qmail, Microsoft) next; the from word itself (Exim "from [ip]")
- * last. A HELO glued to a comment cannot outrank the real TCP-info. */
+ * last. Among literals the last one wins: Postfix and Sendmail write the
+ * client's HELO first, so whatever a HELO imitates comes before the real
+ * TCP-info, never after it. */
 enum ip_src { IP_NONE, IP_BARE, IP_LITERAL };
 
 struct from_info {
@@ -257,12 +316,13 @@ struct from_info {
 static void from_comment(const char *s, size_t n, bool skip_from,
 			 struct from_info *fi)
 {
-	struct cur c = {s, s + n};
+	struct cur c;
 	struct tok t, first = {T_END, s, 0};
 	struct tl_ip ip;
 	bool port, want_helo = false;
 	unsigned i = 0;
 
+	cur_init(&c, s, s + n);
 	for (next_tok(&c, &t); t.type != T_END; next_tok(&c, &t)) {
 		if (t.type == T_COMMENT)
 			continue;
@@ -293,7 +353,7 @@ static void from_comment(const char *s, size_t n, bool skip_from,
 		} else if (t.s[0] == '[' && parse_literal(t.s, t.n, &ip, &port)) {
 			if (port)
 				fi->exim = true;
-			if (fi->src < IP_LITERAL && i <= 1) {
+			if (i <= 1) {
 				fi->src = IP_LITERAL;
 				fi->ip = ip;
 				fi->lead_literal = i == 0;
@@ -488,7 +548,7 @@ static int read_zone(struct cur *c, int *east)
  * takes the asctime order ("Fri Nov 27 04:29:17 2026") some MTAs write. */
 static int64_t parse_date(const char *s, size_t n)
 {
-	struct cur c = {s, s + n};
+	struct cur c = {s, s + n, 0, false, false};
 	unsigned day = 0, mon = 0, year = 0, hh = 0, mm = 0, ss = 0, ylen = 0;
 	const char *w;
 	size_t wn;
@@ -564,35 +624,47 @@ static int64_t parse_date(const char *s, size_t n)
 enum clause { C_NONE, C_FROM, C_BY, C_OTHER };
 
 /*
- * Reads [v, v + vlen) only, in two linear passes: one finds the last ';'
- * outside comments and strings (the date follows it), one reads the
- * clauses before it. Any byte sequence is safe; names are bounded by
- * copy_name. Keywords count only at the top level, and the word after
- * "from" or "by" is always the domain, so a HELO of "by" changes nothing.
+ * Reads [v, v + vlen) only, in three linear passes: one finds the last ';'
+ * outside comments and strings (the date follows it), one the last "by"
+ * before it, one reads the clauses. Any byte sequence is safe; names are
+ * bounded by copy_name. Keywords count only at the top level. The by
+ * clause is the last one, so a HELO holding " by " does not end the from
+ * clause early; the word after "from" or "by" is always the domain.
  */
 int mail_received_parse(const char *v, size_t vlen, struct mail_hop *hop)
 {
-	struct cur c = {v, v + vlen};
+	struct cur c;
 	struct from_info fi;
 	struct tok t;
-	const char *semi = NULL;
+	const char *semi = NULL, *last_by = NULL;
 	enum clause cl = C_NONE;
 	bool from_seen = false, by_seen = false, want_from = false,
-	     want_by = false;
+	     want_by = false, after_by = false;
 
 	memset(hop, 0, sizeof(*hop));
 	memset(&fi, 0, sizeof(fi));
 	fi.word.type = T_END;
 	hop->time = -1;
 
+	cur_init(&c, v, v + vlen);
 	for (next_tok(&c, &t); t.type != T_END; next_tok(&c, &t))
 		if (t.type == T_SEMI)
 			semi = t.s;
 	if (semi)
 		hop->time = parse_date(semi + 1, (size_t)(v + vlen - semi - 1));
 
-	c.p = v;
-	c.end = semi ? semi : v + vlen;
+	cur_init(&c, v, semi ? semi : v + vlen);
+	for (next_tok(&c, &t); t.type != T_END; next_tok(&c, &t)) {
+		/* In "by by" the second is the receiver's name. */
+		if (word_is(&t, "by") && !after_by) {
+			last_by = t.s;
+			after_by = true;
+		} else {
+			after_by = false;
+		}
+	}
+
+	cur_init(&c, v, semi ? semi : v + vlen);
 	for (next_tok(&c, &t); t.type != T_END; next_tok(&c, &t)) {
 		if (want_from) {
 			want_from = false;
@@ -613,9 +685,9 @@ int mail_received_parse(const char *v, size_t vlen, struct mail_hop *hop)
 				cl = from_seen ? C_OTHER : C_FROM;
 				want_from = !from_seen;
 				from_seen = true;
-			} else if (word_is(&t, "by")) {
-				cl = by_seen ? C_OTHER : C_BY;
-				want_by = !by_seen;
+			} else if (t.s == last_by) {
+				cl = C_BY;
+				want_by = true;
 				by_seen = true;
 			} else if (word_is(&t, "via") || word_is(&t, "with") ||
 				   word_is(&t, "id") || word_is(&t, "for")) {

@@ -252,6 +252,32 @@ static void test_forged_below(void **state)
 	mail_relays_free(&r);
 }
 
+/* A bot HELOs as the operator's relay, in the shape of TCP-info, to
+ * have its own hop skipped and an innocent address below blamed. */
+static void test_framing(void **state)
+{
+	static const char msg[] =
+		"Received: from x (mx2.example.org [81.2.69.142]) by y\n"
+		"\t(unknown [45.67.89.10])\n"
+		"\tby mx.example.org (Postfix) with ESMTP id 1 for\n"
+		"\t<\"a> (mx2.example.org [81.2.69.142]) by\"@trap.example>;\n"
+		"\tFri, 27 Nov 2026 04:29:17 +0000 (UTC)\n"
+		"Received: from innocent (innocent.example [8.8.8.8]) by z;\n"
+		"\tFri, 27 Nov 2026 04:29:16 +0000\n"
+		"\n";
+	struct mail_relays r;
+	struct mail_opts o;
+	struct tl_event ev;
+
+	(void)state;
+	relays("mx2.example.org 81.2.69.142", &r);
+	o = opts(&r);
+	assert_int_equal(run(msg, &o, &ev), MAIL_TAKEN);
+	assert_ip(&ev.ip, "45.67.89.10");
+	assert_int_equal(ev.time, T0);
+	mail_relays_free(&r);
+}
+
 static void test_internal_hops(void **state)
 {
 	static const char msg[] =
@@ -663,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_relay_by_cidr),
 		cmocka_unit_test(test_relay_by_name),
 		cmocka_unit_test(test_forged_below),
+		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_internal_hops),
 		cmocka_unit_test(test_ipv6_exim),
 		cmocka_unit_test(test_bounces),

@@ -224,6 +224,30 @@ static void test_forgery(void **state)
 		   "x", "by", -1);
 	/* The client address in the by clause is not the client's. */
 	assert_hop("from HELO by MX (10.0.0.1)", NULL, "helo", "", "mx", -1);
+	/* A Postfix HELO may hold spaces and parentheses: what it imitates
+	 * comes before the real TCP-info, and the last "by" is the real. */
+	assert_hop("from x (unknown [10.0.0.1]) (unknown [45.67.89.10]) by mx",
+		   "45.67.89.10", "x", "unknown", "mx", -1);
+	assert_hop("from a by b (c [10.0.0.1]) (unknown [45.67.89.10]) by mx "
+		   "(Postfix); Fri, 27 Nov 2026 04:29:17 +0000",
+		   "45.67.89.10", "a", "unknown", "mx", T0);
+	assert_hop("from x( (unknown [45.67.89.10]) by mx (Postfix); Fri, 27 "
+		   "Nov 2026 04:29:17 +0000",
+		   "45.67.89.10", "x", "unknown", "mx", T0);
+	assert_hop("from (((((((((( (unknown [45.67.89.10]) by mx; Fri, 27 "
+		   "Nov 2026 04:29:17 +0000",
+		   "45.67.89.10", "", "unknown", "mx", T0);
+	assert_hop("from \"x (unknown [45.67.89.10]) by mx; Fri, 27 Nov 2026 "
+		   "04:29:17 +0000",
+		   "45.67.89.10", "", "unknown", "mx", T0);
+	assert_hop("from <x (unknown [45.67.89.10]) by mx; Fri, 27 Nov 2026 "
+		   "04:29:17 +0000",
+		   "45.67.89.10", "", "unknown", "mx", T0);
+	/* A quoted recipient may hold '>', ';' and "by". */
+	assert_hop("from x (unknown [45.67.89.10]) by mx (Postfix) for "
+		   "<\"a> (z [10.0.0.1]) by y;\"@trap.example>; Fri, 27 Nov "
+		   "2026 04:29:17 +0000",
+		   "45.67.89.10", "x", "unknown", "mx", T0);
 	/* Case is folded. */
 	assert_hop("FROM Bot.Example (RDNS.Example. [192.0.2.1]) BY MX.Org.",
 		   "192.0.2.1", "bot.example", "rdns.example", "mx.org", -1);
@@ -347,10 +371,10 @@ static void test_garbage(void **state)
 	assert_int_equal(parse("\0from\0x", 7, &hop), 0);
 	assert_false(hop.has_ip);
 	assert_string_equal(hop.helo, "x");
-	/* Unterminated comments swallow the rest, the date too. */
+	/* An unclosed '(' is a stray byte, not a comment to the end. */
 	assert_hop("from x (y [192.0.2.1] by mx; Fri, 27 Nov 2026 04:29:17 "
 		   "+0000",
-		   "192.0.2.1", "x", "y", "", -1);
+		   NULL, "x", "", "mx", T0);
 	assert_hop("from x (y [192.0.2.1]) by mx; Fri, 27 Nov 2026 04:29:17 "
 		   "+0000 (UTC",
 		   "192.0.2.1", "x", "y", "mx", T0);
