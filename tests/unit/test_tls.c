@@ -112,9 +112,9 @@ static void check_generated(X509 *x)
 	int days, secs;
 
 	assert_int_equal(X509_get_version(x), X509_VERSION_3);
-	assert_int_equal(X509_NAME_get_text_by_NID(subj, NID_commonName, cn,
-						   sizeof(cn)),
-			 strlen(HOST));
+	assert_int_equal(
+	    X509_NAME_get_text_by_NID(subj, NID_commonName, cn, sizeof(cn)),
+	    strlen(HOST));
 	assert_string_equal(cn, HOST);
 	assert_int_equal(X509_NAME_cmp(subj, X509_get_issuer_name(x)), 0);
 
@@ -197,9 +197,8 @@ static void test_generate_and_reuse(void **state)
 	{
 		struct trap_tls *s2 = NULL;
 
-		assert_int_equal(trap_tls_new("", "", t->dir, "mx.example.net",
-					      &s2),
-				 0);
+		assert_int_equal(
+		    trap_tls_new("", "", t->dir, "mx.example.net", &s2), 0);
 		trap_tls_free(s2);
 	}
 	x2 = read_cert(t->cert);
@@ -243,8 +242,7 @@ static void test_explicit_paths(void **state)
 	assert_null(s);
 
 	/* one without the other */
-	assert_int_equal(trap_tls_new(cert, NULL, t->dir, HOST, &s),
-			 TL_EINVAL);
+	assert_int_equal(trap_tls_new(cert, NULL, t->dir, HOST, &s), TL_EINVAL);
 	assert_int_equal(trap_tls_new("", key, t->dir, HOST, &s), TL_EINVAL);
 
 	/* a file that is not there */
@@ -283,8 +281,7 @@ static void test_garbage_pem(void **state)
 
 	/* No paths and nothing to generate one from. */
 	assert_int_equal(trap_tls_new(NULL, NULL, NULL, HOST, &s), TL_EINVAL);
-	assert_int_equal(trap_tls_new(NULL, NULL, t->dir, NULL, &s),
-			 TL_EINVAL);
+	assert_int_equal(trap_tls_new(NULL, NULL, t->dir, NULL, &s), TL_EINVAL);
 	assert_int_equal(trap_tls_new(NULL, NULL, t->dir, "a b", &s),
 			 TL_EINVAL);
 }
@@ -323,8 +320,7 @@ static void pair_open(struct pair *p, const char *dir, int max_version)
 	snprintf(cert, sizeof(cert), "%s/tls/cert.pem", dir);
 	p->cctx = SSL_CTX_new(TLS_client_method());
 	assert_non_null(p->cctx);
-	assert_int_equal(SSL_CTX_load_verify_locations(p->cctx, cert, NULL),
-			 1);
+	assert_int_equal(SSL_CTX_load_verify_locations(p->cctx, cert, NULL), 1);
 	SSL_CTX_set_verify(p->cctx, SSL_VERIFY_PEER, NULL);
 	if (max_version) {
 		SSL_CTX_set_min_proto_version(p->cctx, 0);
@@ -552,11 +548,11 @@ static void test_garbage_client(void **state)
 {
 	struct tmp *t = *state;
 	static const char *junk[] = {
-		"EHLO x\r\n",
-		"GET / HTTP/1.0\r\n\r\n",
-		"\x16\x03\x01\x00\x05hello", /* a handshake record of nonsense */
-		"\x80\x2e\x01\x00\x02\x00\x15", /* an SSLv2 hello, cut short */
-		"\x16\x03\x01\xff\xff",         /* a record longer than allowed */
+	    "EHLO x\r\n",
+	    "GET / HTTP/1.0\r\n\r\n",
+	    "\x16\x03\x01\x00\x05hello",    /* a handshake record of nonsense */
+	    "\x80\x2e\x01\x00\x02\x00\x15", /* an SSLv2 hello, cut short */
+	    "\x16\x03\x01\xff\xff",	    /* a record longer than allowed */
 	};
 	struct pair p;
 	size_t i;
@@ -664,8 +660,7 @@ static void test_alloc_failure(void **state)
 	struct trap_tls_conn *c = NULL;
 
 	tl_alloc_fail_after(1);
-	assert_int_equal(trap_tls_new(NULL, NULL, t->dir, HOST, &s),
-			 TL_ENOMEM);
+	assert_int_equal(trap_tls_new(NULL, NULL, t->dir, HOST, &s), TL_ENOMEM);
 	assert_null(s);
 	s = new_auto(t->dir);
 	tl_alloc_fail_after(1);
@@ -679,28 +674,25 @@ static void test_alloc_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_generate_and_reuse, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_explicit_paths, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_pem, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_handshake_and_data, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_large_transfer, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_tls12_client, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_old_client_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_client, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_random_garbage, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_peer_close, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_alloc_failure, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_generate_and_reuse, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_explicit_paths, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_pem, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_handshake_and_data, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_large_transfer, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_tls12_client, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_old_client_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_client, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_random_garbage, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_peer_close, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_alloc_failure, setup,
+					    teardown),
 	};
 
 	/* OpenSSL writes with write(2); a closed peer must not kill us. */
