@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -653,6 +654,117 @@ static void test_peer_close(void **state)
 	pair_close(&p);
 }
 
+/*
+ * Threads sharing one trap_tls, each running handshakes with good clients
+ * and failures from garbage in turn: a failure left in one thread's error
+ * queue must not turn another's WANT_READ into an error. No cmocka asserts
+ * here (they longjmp); each thread counts what went wrong.
+ */
+enum { THREADS = 4, ROUNDS = 25 };
+
+struct worker {
+	struct trap_tls *srv;
+	SSL_CTX *cctx;
+	int bad; /* rounds that ended wrongly */
+};
+
+static bool worker_round(struct worker *w, bool garbage)
+{
+	struct trap_tls_conn *c = NULL;
+	SSL *cl = NULL;
+	bool sdone = false, cdone = false, ok = false;
+	char buf[16];
+	size_t n;
+	int fd[2], i, r = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, fd) != 0)
+		return false;
+	fcntl(fd[0], F_SETFL, O_NONBLOCK);
+	fcntl(fd[1], F_SETFL, O_NONBLOCK);
+	if (trap_tls_conn_new(w->srv, fd[0], &c) != 0)
+		goto out;
+	if (garbage) {
+		if (write(fd[1], "EHLO x\r\n", 8) != 8)
+			goto out;
+		for (i = 0; i < 10; i++)
+			if ((r = trap_tls_handshake(c)) != TRAP_TLS_WANT_READ)
+				break;
+		ok = r == TRAP_TLS_ERROR;
+		goto out;
+	}
+	cl = SSL_new(w->cctx);
+	if (!cl || SSL_set_fd(cl, fd[1]) != 1)
+		goto out;
+	SSL_set_connect_state(cl);
+	for (i = 0; i < 50 && !(sdone && cdone); i++) {
+		if (!sdone) {
+			r = trap_tls_handshake(c);
+			if (r == 1)
+				sdone = true;
+			else if (r != TRAP_TLS_WANT_READ &&
+				 r != TRAP_TLS_WANT_WRITE)
+				goto out;
+		}
+		if (!cdone) {
+			ERR_clear_error();
+			r = SSL_connect(cl);
+			if (r == 1)
+				cdone = true;
+			else if (!client_wants(cl, r))
+				goto out;
+		}
+	}
+	if (!sdone || !cdone || SSL_write_ex(cl, "NOOP\r\n", 6, &n) != 1)
+		goto out;
+	for (i = 0; i < 10; i++)
+		if ((r = (int)trap_tls_read(c, buf, sizeof(buf))) !=
+		    TRAP_TLS_WANT_READ)
+			break;
+	ok = r == 6 && memcmp(buf, "NOOP\r\n", 6) == 0;
+out:
+	SSL_free(cl);
+	trap_tls_conn_free(c);
+	close(fd[0]);
+	close(fd[1]);
+	ERR_clear_error();
+	return ok;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	int i;
+
+	for (i = 0; i < ROUNDS; i++)
+		if (!worker_round(w, i % 3 == 1))
+			w->bad++;
+	OPENSSL_thread_stop();
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct tmp *t = *state;
+	struct worker w[THREADS];
+	pthread_t tid[THREADS];
+	struct trap_tls *srv = new_auto(t->dir);
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	int i;
+
+	assert_non_null(cctx);
+	for (i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){srv, cctx, 0};
+		assert_int_equal(
+		    pthread_create(&tid[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		assert_int_equal(w[i].bad, 0);
+	}
+	SSL_CTX_free(cctx);
+	trap_tls_free(srv);
+}
+
 static void test_alloc_failure(void **state)
 {
 	struct tmp *t = *state;
@@ -691,6 +803,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_random_garbage, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_peer_close, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alloc_failure, setup,
 					    teardown),
 	};
