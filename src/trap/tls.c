@@ -414,9 +414,16 @@ static int auto_pair(SSL_CTX *ctx, const char *data, const char *hostname)
 	char dir[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
 	int rc;
 
-	if (!data || !*data || !hostname || !is_hostname(hostname)) {
+	if (!data || !*data || !hostname) {
 		log_error("tls", "no certificate configured and no data "
 				 "directory and host name to make one");
+		return TL_EINVAL;
+	}
+	if (!is_hostname(hostname)) {
+		log_error("tls",
+			  "cannot make a certificate for \"%.*s\": not "
+			  "a host name",
+			  TLS_HOSTNAME_MAX, hostname);
 		return TL_EINVAL;
 	}
 	if ((rc = path_join(dir, sizeof(dir), data, "tls")) ||
