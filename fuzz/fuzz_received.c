@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "mail.h"
 #include "trapline/err.h"
 

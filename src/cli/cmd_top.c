@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "limits.h"
+#include "tl_limits.h"
 #include "query/query.h"
 #include "trapline/err.h"
 #include "trapline/log.h"

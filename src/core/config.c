@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/config.h"
 #include "trapline/err.h"
 #include "trapline/log.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/day.h"
 #include "trapline/err.h"
 

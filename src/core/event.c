@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/err.h"
 #include "trapline/day.h"
 #include "trapline/event.h"

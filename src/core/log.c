@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "trapline/log.h"
-#include "limits.h"
+#include "tl_limits.h"
 
 static enum tl_log_level log_level = TL_LOG_INFO;
 

@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "parse.h"
 #include "trapline/day.h"
 #include "trapline/err.h"

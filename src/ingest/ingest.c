@@ -8,7 +8,7 @@
 
 #include "ingest.h"
 #include "ingest_int.h"
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/alloc.h"
 #include "trapline/day.h"
 #include "trapline/err.h"

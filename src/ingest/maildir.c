@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "ingest_int.h"
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
 #include "trapline/log.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ingest_int.h"
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/alloc.h"
 #include "trapline/day.h"
 #include "trapline/err.h"

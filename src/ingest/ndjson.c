@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "parse.h"
 #include "trapline/day.h"
 #include "trapline/err.h"

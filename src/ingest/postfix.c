@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "mail/mail.h"
 #include "postfix.h"
 #include "trapline/alloc.h"

@@ -12,7 +12,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "mail.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "mail.h"
 #include "trapline/err.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "mail.h"
 #include "trapline/day.h"
 #include "trapline/err.h"

@@ -3,7 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "query.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "sim/sim_int.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"

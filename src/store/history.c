@@ -2,7 +2,7 @@
 /* history.c -- the per-IP record: run-set of active days, counters, codec */
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
 #include "trapline/history.h"

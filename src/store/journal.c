@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "store_int.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"

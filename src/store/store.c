@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "store_int.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"

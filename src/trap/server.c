@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "ev.h"
-#include "limits.h"
+#include "tl_limits.h"
 #include "rcpts.h"
 #include "server.h"
 #include "session.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "session.h"
 #include "trapline/alloc.h"
 #include "trapline/log.h"

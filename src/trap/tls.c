@@ -9,19 +9,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/limits.h> /* PATH_MAX */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* src/core/limits.h is on the include path and shadows the system
- * <limits.h>, which OpenSSL's headers include for INT_MAX. */
-#include "limits.h"
-#ifndef INT_MAX
-#define INT_MAX __INT_MAX__
-#endif
+#include <limits.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/day.h"
 #include "trapline/err.h"
 

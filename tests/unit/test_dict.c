@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "mail/mail.h"
 
 static struct tl_ip ip4(uint32_t v)

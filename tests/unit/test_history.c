@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/err.h"
 #include "trapline/history.h"
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "ingest/ingest.h"
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/err.h"
 
 struct fix {

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "store_int.h"
 #include "trapline/err.h"
 

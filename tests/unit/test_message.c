@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "mail/mail.h"
 #include "trapline/err.h"
 

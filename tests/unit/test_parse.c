@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ingest/parse.h"
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/day.h"
 #include "trapline/err.h"
 

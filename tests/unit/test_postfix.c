@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "ingest/postfix.h"
-#include "limits.h"
+#include "tl_limits.h"
 #include "trapline/alloc.h"
 #include "trapline/day.h"
 #include "trapline/err.h"

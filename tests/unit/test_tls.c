@@ -18,11 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* src/core/limits.h shadows the system <limits.h> OpenSSL includes. */
-#include "limits.h"
-#ifndef INT_MAX
-#define INT_MAX __INT_MAX__
-#endif
+#include <limits.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>

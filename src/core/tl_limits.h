@@ -1,11 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* limits.h -- every numeric limit in trapline, with its unit and reason */
+/* tl_limits.h -- every numeric limit in trapline, with its unit and reason */
 #ifndef TRAPLINE_LIMITS_H
 #define TRAPLINE_LIMITS_H
-
-/* src/core is on the include path, so a system header's <limits.h> finds
- * this file first: pass it on to the real one. */
-#include_next <limits.h>
 
 /* Log lines (bytes): long enough for a path and an escaped peer string. */
 #define TL_LOG_LINE_MAX 1024
