@@ -35,16 +35,22 @@ extern const size_t mail_rules_default_len;
  * RULE_COST_MAX: a pattern's size once glibc expands its bounded repeats
  *   (nodes, estimated): regcomp unrolls "x{1,100}" into 100 copies, so
  *   "((a{1,100}){1,100}){1,100}" is a million nodes and hundreds of MiB
- *   from a 30-byte line. 4096 is far above any sensible rule.
+ *   from a 30-byte line, and compiling is quadratic in nodes ("x{1,4000}"
+ *   takes 0.7 s). 512 is far above any sensible rule. This bounds memory
+ *   and compile time, not match time: nested repeats of "." such as
+ *   "(.{0,16}){0,16}" make glibc's regexec slow (0.2 s on 170 bytes), so
+ *   rules are trusted configuration, to be written plainly.
+ * RULE_REPEAT_MAX: one repeat bound (count), POSIX's RE_DUP_MAX.
  * RULE_NEST_MAX: parenthesis depth in a pattern (levels).
  * GROUP_COST_MAX: estimated size of one combined alternation (nodes); past
  *   it, a tag's rules are split over several regexes.
  * RULES_FILE_MAX: a rules file (bytes): 1024 lines of 1 KiB.
  */
 #define RULE_LINE_MAX 1024
-#define RULE_COST_MAX 4096
+#define RULE_COST_MAX 512
+#define RULE_REPEAT_MAX 255
 #define RULE_NEST_MAX 32
-#define GROUP_COST_MAX 32768
+#define GROUP_COST_MAX 4096
 #define RULES_FILE_MAX (TL_RULES_MAX * RULE_LINE_MAX)
 
 /* One compiled alternation: every rule of one tag and place (or a share
@@ -182,7 +188,7 @@ static bool pattern_cost_ok(const char *p, size_t n, size_t *cost)
 
 				if (times < 1)
 					times = 1;
-				if (times > RULE_COST_MAX)
+				if (times > RULE_REPEAT_MAX)
 					return false;
 				sum[depth] += last * (times - 1);
 				last *= times;

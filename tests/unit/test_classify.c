@@ -256,6 +256,7 @@ static void test_rules_errors(void **state)
 	expect_error("a body ((a{1,100}){1,100}){1,100}",
 		     "line 1: REGEX too large");
 	expect_error("a body x{1,32767}", "line 1: REGEX too large");
+	expect_error("a body x{256}", "line 1: REGEX too large");
 	{
 		static const char nul[] = "a body x\nb body y\0z\n";
 		struct mail_rules *r;
