@@ -138,8 +138,9 @@ static void set_why(char *why, size_t whylen, unsigned line, const char *fmt,
 
 /*
  * Estimate the nodes regcomp builds for @p (@n bytes): each atom is one,
- * a bounded repeat multiplies the atom or group before it by its upper
- * bound (or its lower bound plus one when open). Alternatives add up.
+ * a bounded repeat multiplies the atom or group before it (quantified or
+ * not) by its upper bound (or its lower bound plus one when open), "+"
+ * doubles it (glibc copies it). Alternatives add up.
  * Returns false when the estimate passes RULE_COST_MAX or the nesting
  * RULE_NEST_MAX; the sums are checked after every step, so they stay far
  * from overflow. Unbalanced parentheses are left to regcomp to refuse.
@@ -221,6 +222,13 @@ static bool pattern_cost_ok(const char *p, size_t n, size_t *cost)
 			i = j < n ? j : n;
 			last = 1;
 			sum[depth] += 1;
+		} else if ((c == '*' || c == '?') && last > 0) {
+			/* Repeats the unit before it without copying it. */
+		} else if (c == '+' && last > 0) {
+			/* glibc builds "x+" as "xx*": a copy, so "x++++"
+			 * doubles each time. */
+			sum[depth] += last;
+			last *= 2;
 		} else {
 			if (c == '\\')
 				i++;
