@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "mail/mail.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -39,7 +39,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "mail.h"
 #include "rules_int.h"
 #include "trapline/alloc.h"

@@ -12,7 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "tl_limits.h"
 #include "mail/mail.h"
 #include "trapline/err.h"
 #include "trapline/event.h"
