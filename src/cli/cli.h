@@ -7,6 +7,8 @@
 #include <stdbool.h>
 
 #include "trapline/config.h"
+#include "trapline/policy.h"
+#include "trapline/store.h"
 
 /* Exit codes (sysexits(3), DESIGN.md). */
 enum {
@@ -83,6 +85,18 @@ void cli_mail_free(struct mail_rules *rules, struct mail_relays *relays);
 /* Set *@flag to the signal number on SIGTERM and SIGINT, and with @hup
  * on SIGHUP too (unless a stop came first). */
 void cli_on_signals(volatile sig_atomic_t *flag, bool hup);
+
+/* The trap as `trap` and `serve` start it: bound, TLS ready, privileges
+ * dropped ([trap] user), not yet running. */
+struct trap_server;
+struct cli_trap {
+	struct trap_server *srv;
+	struct tl_store *reader; /* for the tarpit, or NULL */
+	struct tl_policy pol;
+};
+int cli_trap_open(struct cli_common *c, const char *listen,
+		  struct tl_store *s, struct cli_trap *t);
+void cli_trap_close(struct cli_trap *t);
 
 int cmd_ingest(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

@@ -1,34 +1,48 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_serve.c -- trapline serve: every sensor on one machine, one process
  *
- * Today serve runs the passive sensors from the configuration: Postfix
- * logs and trap mboxes it follows ([ingest] postfix_log, mbox) and trap
- * maildirs it watches ([ingest] maildir), all into one store. The SMTP
- * trap and the DNS server join it here as they land.
+ * serve runs the SMTP trap ([trap] listen; empty for none) and the
+ * passive sensors the configuration names: Postfix logs and trap mboxes
+ * it follows ([ingest] postfix_log, mbox) and trap maildirs it watches
+ * ([ingest] maildir), all into one store. The store has one writer: the
+ * trap's committer thread; the passive sensors hand it their events and
+ * wait for them to be durable before they move on (or move a message to
+ * cur/). Without a trap, the passive sensors write to the store directly.
  */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "ingest/ingest.h"
 #include "mail/mail.h"
+#include "trap/server.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
 
 static const char usage_text[] =
-	"trapline serve [--data DIR] [--config FILE]";
+	"trapline serve [--listen ADDR:PORT]... [--data DIR] [--config FILE]";
+
+enum {
+	OPT_LISTEN = OPT_CMD_BASE,
+};
 
 #define SOURCES_MAX 64 /* followed files and maildirs (count) */
 
 struct sources {
-	char *text;                /* owned copy the items point into */
+	char text[3][TL_CONFIG_STR]; /* copies the items point into */
 	char *item[SOURCES_MAX];
 	const struct ingest_format *format[SOURCES_MAX];
 	unsigned n;
+	/* open */
+	struct ingest_follow *files[SOURCES_MAX];
+	struct ingest_opts fo[SOURCES_MAX];
+	char *dirs[SOURCES_MAX];
+	unsigned nf, nd;
 };
 
 /* Split a space-separated config value into @src as @format sources. */
@@ -48,134 +62,196 @@ static int add_sources(struct sources *src, char *text, const char *format)
 	return 0;
 }
 
-/* The signal that ends a run: SIGHUP reloads, the others stop. */
+static int open_sources(struct sources *src, struct tl_store *s,
+			const char *data, const struct ingest_opts *o,
+			struct ingest_stats *st)
+{
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < src->n; i++) {
+		if (src->format[i]->is_dir) {
+			src->dirs[src->nd++] = src->item[i];
+			continue;
+		}
+		src->fo[src->nf] = *o;
+		src->fo[src->nf].format = src->format[i];
+		rc = ingest_follow_open(s, data, src->item[i],
+					&src->fo[src->nf], st,
+					&src->files[src->nf]);
+		if (rc < 0) {
+			log_error("serve", "%s: %s", src->item[i],
+				  tl_strerror(rc));
+			return rc;
+		}
+		src->nf++;
+	}
+	return 0;
+}
+
+static int close_sources(struct sources *src)
+{
+	unsigned i;
+	int rc, first = 0;
+
+	for (i = 0; i < src->nf; i++) {
+		rc = ingest_follow_close(src->files[i]);
+		if (rc < 0 && !first)
+			first = rc;
+		src->files[i] = NULL;
+	}
+	src->nf = src->nd = 0;
+	return first;
+}
+
+static int trap_submit(void *ctx, const struct tl_event *ev)
+{
+	return trap_server_submit(ctx, ev);
+}
+
+static int trap_flush(void *ctx)
+{
+	return trap_server_flush(ctx);
+}
+
+/* The signal that ends a wait: SIGHUP reloads, the others stop. */
 static volatile sig_atomic_t stop;
 
-/* One run over the configuration until SIGTERM/SIGINT (returns with
- * *again false) or SIGHUP (*again true: read the configuration again). */
-static int run(struct cli_common *c, bool *again)
+int cmd_serve(int argc, char **argv)
 {
-	struct ingest_follow *files[SOURCES_MAX] = {0};
-	struct ingest_opts fo[SOURCES_MAX];
-	char *dirs[SOURCES_MAX];
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{NULL, 0, NULL, 0},
+	};
+	struct timespec tick = {0, 100 * 1000000L};
+	struct cli_common c = {0};
 	struct ingest_opts o = {0};
 	struct ingest_stats st = {0};
 	struct tl_store_opts so = {0};
 	struct mail_rules *rules = NULL;
 	struct mail_relays relays = {0};
 	struct tl_store *s = NULL;
-	struct sources src = {0};
-	char *a = NULL, *b = NULL, *d = NULL;
-	unsigned i, nf = 0, nd = 0;
-	int ex, rc;
+	struct cli_trap t = {0};
+	struct sources *src = NULL;
+	char listen[4096] = "";
+	const char *tl_listen;
+	int opt, ex, rc;
 
-	*again = false;
-	ex = cli_load(c);
-	if (ex != EXIT_OK)
-		return ex;
-	ex = cli_mail_load(c, &rules, &relays);
-	if (ex != EXIT_OK)
-		goto out;
-	a = strdup(c->cfg.ingest_postfix_log);
-	b = strdup(c->cfg.ingest_mbox);
-	d = strdup(c->cfg.ingest_maildir);
-	if (!a || !b || !d) {
-		ex = EXIT_SOFTWARE;
-		goto out;
-	}
-	if (add_sources(&src, a, "postfix") < 0 ||
-	    add_sources(&src, b, "mbox") < 0 ||
-	    add_sources(&src, d, "maildir") < 0) {
-		ex = EXIT_USAGE;
-		goto out;
-	}
-	if (src.n == 0) {
-		log_error("serve", "nothing to serve: set [ingest] postfix_log, "
-			  "mbox or maildir in the configuration");
-		ex = EXIT_USAGE;
-		goto out;
-	}
-	o.cfg = &c->cfg;
-	o.rules = rules;
-	o.relays = &relays;
-	o.format = ingest_format_find("maildir");
-	so.map_size = c->cfg.map_size;
-	so.wait_lock = false;
-	rc = tl_store_open(c->data, TL_STORE_WRITE, &so, &s);
-	if (rc < 0) {
-		ex = cli_store_error(c->data, rc);
-		goto out;
-	}
-	for (i = 0; i < src.n; i++) {
-		if (src.format[i]->is_dir) {
-			dirs[nd++] = src.item[i];
-			log_info("serve", "watching maildir %s", src.item[i]);
-			continue;
-		}
-		fo[nf] = o;
-		fo[nf].format = src.format[i];
-		rc = ingest_follow_open(s, c->data, src.item[i], &fo[nf], &st,
-					&files[nf]);
-		if (rc < 0) {
-			log_error("serve", "%s: %s", src.item[i],
-				  tl_strerror(rc));
-			ex = cli_exit_code(rc);
-			goto out;
-		}
-		log_info("serve", "following %s (%s)", src.item[i],
-			 src.format[i]->name);
-		nf++;
-	}
-	rc = ingest_follow_run(files, nf, s, dirs, nd, &o, &st, &stop);
-	if (rc < 0 && !stop)
-		ex = cli_exit_code(rc);
-	*again = stop == SIGHUP;
-	log_info("serve", "%s: %" PRIu64 " events stored, %" PRIu64
-		 " bad records", *again ? "reloading" : "stopping", st.events,
-		 st.bad);
-out:
-	for (i = 0; i < nf; i++) {
-		rc = ingest_follow_close(files[i]);
-		if (rc < 0 && ex == EXIT_OK)
-			ex = cli_exit_code(rc);
-	}
-	tl_store_close(s);
-	cli_mail_free(rules, &relays);
-	free(a);
-	free(b);
-	free(d);
-	cli_free(c);
-	return ex;
-}
-
-int cmd_serve(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
-	struct cli_common c = {0};
-	bool again;
-	int opt, ex;
-
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:", longopts, NULL)) != -1) {
 		if (cli_common_opt(&c, opt, optarg))
 			continue;
-		if (opt == OPT_HELP) {
+		switch (opt) {
+		case 'l':
+		case OPT_LISTEN:
+			if (strlen(listen) + strlen(optarg) + 2 > sizeof(listen))
+				return cli_usage(usage_text);
+			if (listen[0])
+				strcat(listen, " ");
+			strcat(listen, optarg);
+			break;
+		case OPT_HELP:
 			printf("usage: %s\n", usage_text);
 			return EXIT_OK;
+		default:
+			return cli_usage(usage_text);
 		}
-		return cli_usage(usage_text);
 	}
 	if (optind != argc)
 		return cli_usage(usage_text);
+	ex = cli_load(&c);
+	if (ex != EXIT_OK)
+		goto out;
+	src = tl_calloc(1, sizeof(*src));
+	if (!src) {
+		ex = EXIT_SOFTWARE;
+		goto out;
+	}
+	snprintf(src->text[0], TL_CONFIG_STR, "%s", c.cfg.ingest_postfix_log);
+	snprintf(src->text[1], TL_CONFIG_STR, "%s", c.cfg.ingest_mbox);
+	snprintf(src->text[2], TL_CONFIG_STR, "%s", c.cfg.ingest_maildir);
+	if (add_sources(src, src->text[0], "postfix") < 0 ||
+	    add_sources(src, src->text[1], "mbox") < 0 ||
+	    add_sources(src, src->text[2], "maildir") < 0) {
+		ex = EXIT_USAGE;
+		goto out;
+	}
+	tl_listen = listen[0] ? listen : c.cfg.trap_listen;
+	if (!src->n && !tl_listen[strspn(tl_listen, " \t,")]) {
+		log_error("serve", "nothing to serve: set [trap] listen, or "
+			  "[ingest] postfix_log, mbox or maildir");
+		ex = EXIT_USAGE;
+		goto out;
+	}
+	so.map_size = c.cfg.map_size;
+	rc = tl_store_open(c.data, TL_STORE_WRITE, &so, &s);
+	if (rc < 0) {
+		ex = cli_store_error(c.data, rc);
+		goto out;
+	}
+	o.cfg = &c.cfg;
+	if (tl_listen[strspn(tl_listen, " \t,")]) {
+		ex = cli_trap_open(&c, tl_listen, s, &t);
+		if (ex != EXIT_OK)
+			goto out;
+		rc = trap_server_start(t.srv);
+		if (rc < 0) {
+			ex = cli_exit_code(rc);
+			goto out;
+		}
+		o.submit = trap_submit;
+		o.flush = trap_flush;
+		o.sink = t.srv;
+	}
 	cli_on_signals(&stop, true);
-	do {
-		struct cli_common one = {.data_opt = c.data_opt,
-					 .config_opt = c.config_opt};
-
+	for (;;) {
+		ex = cli_mail_load(&c, &rules, &relays);
+		if (ex != EXIT_OK)
+			break;
+		o.rules = rules;
+		o.relays = &relays;
+		o.format = ingest_format_find("maildir");
+		rc = open_sources(src, s, c.data, &o, &st);
+		if (rc < 0) {
+			ex = cli_exit_code(rc);
+			break;
+		}
+		for (rc = 0; src->nf + src->nd && rc == 0 && !stop;)
+			rc = ingest_follow_run(src->files, src->nf, s,
+					       src->dirs, src->nd, &o, &st,
+					       &stop);
+		while (!src->nf && !src->nd && !stop)
+			nanosleep(&tick, NULL);
+		if (rc < 0 && !stop)
+			ex = cli_exit_code(rc);
+		rc = close_sources(src);
+		if (rc < 0 && ex == EXIT_OK)
+			ex = cli_exit_code(rc);
+		cli_mail_free(rules, &relays);
+		rules = NULL;
+		if (stop != SIGHUP || ex != EXIT_OK)
+			break;
 		stop = 0;
-		ex = run(&one, &again);
-	} while (again && ex == EXIT_OK);
+		log_info("serve", "reloading the content rules and sources");
+		if (t.srv)
+			trap_server_reload(t.srv);
+	}
+	if (t.srv) {
+		struct trap_stats ts;
+
+		rc = trap_server_stop(t.srv);
+		if (rc < 0 && ex == EXIT_OK)
+			ex = cli_exit_code(rc);
+		trap_server_stats(t.srv, &ts);
+		log_info("serve", "trap: %" PRIu64 " sessions, %" PRIu64
+			 " messages", ts.sessions, ts.messages);
+	}
+	log_info("serve", "stopping: %" PRIu64 " events from the passive "
+		 "sensors, %" PRIu64 " bad records", st.events, st.bad);
+out:
+	cli_trap_close(&t);
+	tl_store_close(s);
+	tl_free(src);
+	cli_free(&c);
 	return ex;
 }

@@ -356,7 +356,7 @@ int ingest_follow_poll(struct ingest_follow *f)
 		f->open_record = false;
 		got = true;
 	}
-	if (got || tl_store_pending(f->s)) {
+	if (got || f->st->events > f->st->durable) {
 		rc = ingest_reader_commit(f->r, false);
 		if (rc < 0)
 			return rc;

@@ -81,9 +81,16 @@ int ingest_commit(struct tl_store *s, const char *name, uint64_t line,
 		  const struct ingest_opts *o, struct ingest_stats *st,
 		  bool wait)
 {
-	uint64_t n = tl_store_pending(s);
-	int rc = wait ? tl_store_commit(s) : tl_store_commit_async(s);
+	uint64_t n;
+	int rc;
 
+	if (o->flush) {
+		n = st->events - st->durable;
+		rc = o->flush(o->sink);
+	} else {
+		n = tl_store_pending(s);
+		rc = wait ? tl_store_commit(s) : tl_store_commit_async(s);
+	}
 	if (rc < 0)
 		return rc;
 	st->durable += n;
@@ -109,12 +116,12 @@ int ingest_event(struct tl_store *s, const char *name, uint64_t line,
 		ingest_report_bad(name, line, st->bad, &err);
 		return o->strict ? 1 : 0;
 	}
-	rc = tl_store_append(s, ev);
+	rc = o->submit ? o->submit(o->sink, ev) : tl_store_append(s, ev);
 	if (rc < 0)
 		return rc;
 	st->events++;
-	if (tl_store_pending(s) >= (o->commit_every ? o->commit_every
-						     : TL_COMMIT_EVENTS))
+	if (st->events - st->durable >= (o->commit_every ? o->commit_every
+							  : TL_COMMIT_EVENTS))
 		return ingest_commit(s, name, line, o, st, false);
 	return 0;
 }

@@ -59,6 +59,13 @@ struct ingest_opts {
 	const struct mail_rules *rules;   /* content tags */
 	const struct mail_relays *relays; /* [ingest] own_relays */
 	const char *sensor;               /* events' sensor name */
+	/* Where events go: NULL = the store passed in (this thread is its
+	 * writer). Else @submit takes each event and @flush returns once all
+	 * submitted are durable (`serve`: the trap's committer owns the
+	 * store). */
+	int (*submit)(void *ctx, const struct tl_event *ev);
+	int (*flush)(void *ctx);
+	void *sink;
 };
 
 struct ingest_stats {

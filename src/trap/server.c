@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,8 @@ struct trap_server {
 	atomic_uint_fast64_t ret_seq;
 	/* the committer */
 	pthread_t committer;
+	bool committer_up;
+	unsigned started;      /* workers running */
 	pthread_mutex_t q_mu;
 	pthread_cond_t q_cv, flush_cv;
 	struct item *q;        /* newest first */
@@ -1391,24 +1394,60 @@ static void reload(struct trap_server *srv)
 	log_info("trap", "reloaded the trap addresses and content rules");
 }
 
-int trap_server_run(struct trap_server *srv, volatile sig_atomic_t *stop)
+int trap_server_start(struct trap_server *srv)
 {
-	struct timespec tick = {0, 100 * 1000000L};
-	unsigned i, started = 0;
-	int rc = 0;
+	unsigned i;
 
+	/* OpenSSL writes with write(2): a peer gone must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (pthread_create(&srv->committer, NULL, committer_main, srv) != 0)
 		return TL_ENOMEM;
+	srv->committer_up = true;
 	for (i = 0; i < srv->nworkers; i++) {
 		if (pthread_create(&srv->workers[i].th, NULL, worker_main,
-				   &srv->workers[i]) != 0) {
-			rc = TL_ENOMEM;
-			break;
-		}
-		started++;
+				   &srv->workers[i]) != 0)
+			return TL_ENOMEM;
+		srv->started++;
 	}
 	log_info("trap", "listening on port %d with %u workers", srv->port,
 		 srv->nworkers);
+	return 0;
+}
+
+int trap_server_stop(struct trap_server *srv)
+{
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < srv->started; i++) {
+		srv->workers[i].stopping = true;
+		ev_wake(srv->workers[i].loop);
+	}
+	for (i = 0; i < srv->started; i++)
+		pthread_join(srv->workers[i].th, NULL);
+	srv->started = 0;
+	if (!srv->committer_up)
+		return 0;
+	pthread_mutex_lock(&srv->q_mu);
+	srv->q_stop = true;
+	pthread_cond_signal(&srv->q_cv);
+	pthread_mutex_unlock(&srv->q_mu);
+	pthread_join(srv->committer, NULL);
+	srv->committer_up = false;
+	rc = tl_store_commit(srv->store);
+	return rc < 0 ? rc : srv->commit_rc;
+}
+
+void trap_server_reload(struct trap_server *srv)
+{
+	reload(srv);
+}
+
+int trap_server_run(struct trap_server *srv, volatile sig_atomic_t *stop)
+{
+	struct timespec tick = {0, 100 * 1000000L};
+	int rc = trap_server_start(srv), src;
+
 	while (rc == 0) {
 		if (*stop == SIGHUP) {
 			*stop = 0;
@@ -1418,20 +1457,8 @@ int trap_server_run(struct trap_server *srv, volatile sig_atomic_t *stop)
 			break;
 		nanosleep(&tick, NULL);
 	}
-	for (i = 0; i < started; i++) {
-		srv->workers[i].stopping = true;
-		ev_wake(srv->workers[i].loop);
-	}
-	for (i = 0; i < started; i++)
-		pthread_join(srv->workers[i].th, NULL);
-	pthread_mutex_lock(&srv->q_mu);
-	srv->q_stop = true;
-	pthread_cond_signal(&srv->q_cv);
-	pthread_mutex_unlock(&srv->q_mu);
-	pthread_join(srv->committer, NULL);
-	if (rc == 0)
-		rc = tl_store_commit(srv->store);
-	return rc < 0 ? rc : srv->commit_rc;
+	src = trap_server_stop(srv);
+	return rc < 0 ? rc : src;
 }
 
 void trap_server_stats(struct trap_server *srv, struct trap_stats *out)
@@ -1449,6 +1476,8 @@ void trap_server_free(struct trap_server *srv)
 
 	if (!srv)
 		return;
+	if (srv->started || srv->committer_up)
+		trap_server_stop(srv);
 	for (i = 0; srv->workers && i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
 

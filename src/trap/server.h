@@ -45,6 +45,12 @@ int trap_server_port(const struct trap_server *srv);
  */
 int trap_server_run(struct trap_server *srv, volatile sig_atomic_t *stop);
 
+/* The same in parts, for `serve`, which does other work meanwhile:
+ * start the threads; reload (as on SIGHUP); stop and wait for them. */
+int trap_server_start(struct trap_server *srv);
+void trap_server_reload(struct trap_server *srv);
+int trap_server_stop(struct trap_server *srv);
+
 /*
  * Hand an event to the committer from another thread (the passive
  * sensors of `serve`): it is made durable with the trap's next group.

@@ -126,7 +126,8 @@ def test_follow_refuses_stdin(tl):
 
 def write_config(tmp_path, **keys):
     cfg = tmp_path / "trapline.conf"
-    body = "[ingest]\n" + "".join("%s = %s\n" % kv for kv in keys.items())
+    # No trap: these tests are about the passive sensors.
+    body = "[trap]\nlisten =\n[ingest]\n" + "".join("%s = %s\n" % kv for kv in keys.items())
     cfg.write_text(body)
     return str(cfg)
 
@@ -143,10 +144,7 @@ def test_serve_follows_logs_and_reloads_on_hup(tl, tmp_path):
     other = tmp_path / "b.log"
     append(log, day(1))
     append(other, ev("2026-11-02T10:00:00Z", "81.2.69.161"))
-    # serve reads [ingest] postfix_log as Postfix logs; an NDJSON file
-    # there is not understood, so follow NDJSON through ingest and give
-    # serve a maildir: see test_serve_watches_a_maildir. Here: the config
-    # names a log that is not there yet, then is created.
+    # The config names a Postfix log that is not there yet.
     cfg = write_config(tmp_path, postfix_log=str(tmp_path / "mail.log"))
     p = start(tl, "serve", "--config", cfg)
     try:
