@@ -119,7 +119,11 @@ void smtp_data_begin(struct smtp_data *d, char *buf, size_t cap);
  * Feed @len bytes. Returns the bytes consumed: fewer than @len only when
  * the end of the message was found within them (the rest is the next
  * command, pipelined); *@done is then true. A bare-LF "\n.\n" also ends a
- * message (as Postfix accepts it, and bots send it) and sets bare_lf.
+ * message (as Postfix accepts it, and bots send it) and sets bare_lf; so
+ * do the mixed "\n.\r\n" and "\r\n.\n". The line end before the dot is
+ * the message's. A feed that stops after a line's ".\r" holds that CR
+ * back (it is counted once the next byte shows it is not the end), so
+ * any split of a stream gives the same result as one feed.
  */
 size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 		      bool *done);
