@@ -47,9 +47,10 @@ enum smtp_perr {
 	SMTP_E_UNKNOWN,   /* 500 5.5.1 command unrecognized */
 	SMTP_E_TOOLONG,   /* 500 5.5.2 line too long */
 	SMTP_E_SYNTAX,    /* 501 5.5.4 syntax error in parameters */
-	SMTP_E_PATH,      /* 501 5.1.3 / 5.1.7 bad address syntax */
+	SMTP_E_PATH,      /* 501 5.1.3 bad recipient address syntax */
 	SMTP_E_PARAM,     /* 555 5.5.4 unknown MAIL/RCPT parameter */
 	SMTP_E_BINARY,    /* 500 5.5.2 NUL or other binary in a command */
+	SMTP_E_SENDER,    /* 501 5.1.7 bad sender address syntax (MAIL) */
 };
 
 /* A mailbox from MAIL FROM or RCPT TO, split; all NUL-terminated. */
@@ -65,7 +66,8 @@ struct smtp_path {
 /* One parsed command line. Pointers point into the caller's line. */
 struct smtp_cmd {
 	enum smtp_verb verb;
-	const char *arg;   /* after the verb and one space ("" if none) */
+	const char *arg;   /* after the verb and the spaces that follow it,
+			    * trailing spaces cut ("" if none) */
 	size_t arglen;
 	/* MAIL, RCPT */
 	struct smtp_path path;
@@ -83,8 +85,11 @@ struct smtp_cmd {
  * at SMTP_CMD_LINE_MAX and reports longer lines itself). Verbs are
  * case-insensitive (RFC 5321 2.4). Lenient where bots and real clients
  * are (extra spaces after "MAIL FROM:", a path without angle brackets,
- * which is flagged), strict where it matters (path lengths, NUL bytes).
- * Returns SMTP_OK or the refusal.
+ * which is flagged; trailing spaces and tabs), strict where it matters
+ * (path lengths, NUL bytes). Lines over SMTP_CMD_LINE_MAX give
+ * SMTP_E_TOOLONG. A bad path is SMTP_E_SENDER in MAIL, SMTP_E_PATH in RCPT.
+ * Returns SMTP_OK or the refusal; @out is filled either way as far as the
+ * parse got (verb is set whenever it was recognised).
  */
 enum smtp_perr smtp_parse_command(const char *line, size_t len,
 				  struct smtp_cmd *out);
@@ -114,7 +119,11 @@ void smtp_data_begin(struct smtp_data *d, char *buf, size_t cap);
  * Feed @len bytes. Returns the bytes consumed: fewer than @len only when
  * the end of the message was found within them (the rest is the next
  * command, pipelined); *@done is then true. A bare-LF "\n.\n" also ends a
- * message (as Postfix accepts it, and bots send it) and sets bare_lf.
+ * message (as Postfix accepts it, and bots send it) and sets bare_lf; so
+ * do the mixed "\n.\r\n" and "\r\n.\n". The line end before the dot is
+ * the message's. A feed that stops after a line's ".\r" holds that CR
+ * back (it is counted once the next byte shows it is not the end), so
+ * any split of a stream gives the same result as one feed.
  */
 size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 		      bool *done);
