@@ -533,7 +533,8 @@ const char *smtp_perr_reply(enum smtp_perr e)
 	case SMTP_OK:
 		return "250 2.0.0 Ok";
 	case SMTP_E_UNKNOWN:
-		return "500 5.5.1 Command unrecognized";
+		/* As Postfix says it: the trap must sound like a real MX. */
+		return "502 5.5.2 Error: command not recognized";
 	case SMTP_E_TOOLONG:
 		return "500 5.5.2 Line too long";
 	case SMTP_E_SYNTAX:

@@ -153,7 +153,7 @@ static void test_replies(void **state)
 	(void)state;
 	assert_string_equal(smtp_perr_reply(SMTP_OK), "250 2.0.0 Ok");
 	assert_string_equal(smtp_perr_reply(SMTP_E_UNKNOWN),
-			    "500 5.5.1 Command unrecognized");
+			    "502 5.5.2 Error: command not recognized");
 	assert_string_equal(smtp_perr_reply(SMTP_E_TOOLONG),
 			    "500 5.5.2 Line too long");
 	assert_string_equal(smtp_perr_reply(SMTP_E_SYNTAX),
@@ -167,7 +167,7 @@ static void test_replies(void **state)
 	assert_string_equal(smtp_perr_reply(SMTP_E_BINARY),
 			    "500 5.5.2 Binary data in command");
 	assert_string_equal(smtp_perr_reply((enum smtp_perr)99),
-			    "500 5.5.1 Command unrecognized");
+			    "502 5.5.2 Error: command not recognized");
 }
 
 static void assert_path(const char *local, const char *domain)
