@@ -43,6 +43,10 @@ void tl_store_close(struct tl_store *s);
 int tl_store_append(struct tl_store *s, const struct tl_event *ev);
 /* Events appended since the last commit. */
 uint64_t tl_store_pending(const struct tl_store *s);
+/* Writer: events durable (or not) but not yet handed to the applier:
+ * tl_store_commit_async leaves a group waiting while the applier is busy
+ * with the one before; the next commit hands it over. */
+uint64_t tl_store_unapplied(const struct tl_store *s);
 
 /*
  * Writer: make every appended event durable (fdatasync of the journal),

@@ -360,6 +360,12 @@ int ingest_follow_poll(struct ingest_follow *f)
 		rc = ingest_reader_commit(f->r, false);
 		if (rc < 0)
 			return rc;
+	} else if (!f->o.submit && tl_store_unapplied(f->s)) {
+		/* Quiet now: hand the applier the durable group it was too
+		 * busy to take, so readers see it. */
+		rc = tl_store_commit_async(f->s);
+		if (rc < 0)
+			return rc;
 	}
 	save_position(f);
 	return 0;

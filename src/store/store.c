@@ -875,6 +875,11 @@ uint64_t tl_store_pending(const struct tl_store *s)
 	return s->nsync;
 }
 
+uint64_t tl_store_unapplied(const struct tl_store *s)
+{
+	return s->npend;
+}
+
 static void *applier_main(void *arg)
 {
 	struct tl_store *s = arg;

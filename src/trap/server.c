@@ -186,8 +186,30 @@ static void *committer_main(void *arg)
 		int rc = 0;
 
 		pthread_mutex_lock(&srv->q_mu);
-		while (!srv->q && !srv->q_stop)
-			pthread_cond_wait(&srv->q_cv, &srv->q_mu);
+		while (!srv->q && !srv->q_stop) {
+			struct timespec until;
+
+			if (!tl_store_unapplied(srv->store)) {
+				pthread_cond_wait(&srv->q_cv, &srv->q_mu);
+				continue;
+			}
+			/* A durable group the applier was too busy to take is
+			 * handed to it when things go quiet, so readers see it
+			 * soon, not at the next message. */
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 50 * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_timedwait(&srv->q_cv, &srv->q_mu,
+						   &until) == ETIMEDOUT &&
+			    !srv->q) {
+				pthread_mutex_unlock(&srv->q_mu);
+				tl_store_commit_async(srv->store);
+				pthread_mutex_lock(&srv->q_mu);
+			}
+		}
 		list = srv->q;
 		srv->q = NULL;
 		if (!list && srv->q_stop) {

@@ -548,7 +548,7 @@ const char *smtp_perr_reply(enum smtp_perr e)
 	case SMTP_E_SENDER:
 		return "501 5.1.7 Bad sender address syntax";
 	}
-	return "500 5.5.1 Command unrecognized";
+	return "502 5.5.2 Error: command not recognized";
 }
 
 /* ---- XCLIENT ---------------------------------------------------------- */
