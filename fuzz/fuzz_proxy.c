@@ -54,6 +54,41 @@ static bool same_info(const struct proxy_info *a, const struct proxy_info *b)
 	       a->src_port == b->src_port && a->dst_port == b->dst_port;
 }
 
+/* An accepted v1 line agrees with tl_ip_parse and canonical ports. */
+static void check_v1(const uint8_t *data, int r, const struct proxy_info *p)
+{
+	const char *tok[6], *s = (const char *)data, *end = s + r - 2;
+	size_t len[6], i;
+	const uint16_t *ports[2] = {&p->src_port, &p->dst_port};
+	const struct tl_ip *ips[2] = {&p->src, &p->dst};
+	char num[8];
+	struct tl_ip ip;
+
+	CHECK(r >= 15 && memcmp(end, "\r\n", 2) == 0);
+	if (p->local) {
+		CHECK(memcmp(s, "PROXY UNKNOWN", 13) == 0);
+		return;
+	}
+	for (i = 0; i < 6; i++) {
+		const char *sp = memchr(s, ' ', (size_t)(end - s));
+
+		tok[i] = s;
+		len[i] = sp ? (size_t)(sp - s) : (size_t)(end - s);
+		CHECK(i == 5 ? sp == NULL : sp != NULL);
+		s += len[i] + 1;
+	}
+	CHECK(len[1] == 4 && memcmp(tok[1], "TCP", 3) == 0);
+	for (i = 0; i < 2; i++) {
+		CHECK(tl_ip_parse(tok[2 + i], len[2 + i], &ip) == 0);
+		CHECK(tl_ip_cmp(&ip, ips[i]) == 0);
+		CHECK((tok[1][3] == '6') ==
+		      (memchr(tok[2 + i], ':', len[2 + i]) != NULL));
+		snprintf(num, sizeof(num), "%u", *ports[i]);
+		CHECK(strlen(num) == len[4 + i]);
+		CHECK(memcmp(num, tok[4 + i], len[4 + i]) == 0);
+	}
+}
+
 /* Parse a private copy of exactly @len bytes, so ASan sees any overread. */
 static int parse_exact(const uint8_t *data, size_t len, struct proxy_info *out)
 {
@@ -79,10 +114,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK((size_t)(r > 0 ? r : 0) <= size);
 	if (r == 0)
 		CHECK(size < HDR_MAX);
-	if (r > 0)
+	if (r > 0) {
 		check_info(&full);
-	else
+		if (data[0] == 'P')
+			check_v1(data, r, &full);
+	} else {
 		CHECK(same_info(&full, &none));
+	}
 
 	/* Every prefix up to where the answer must be settled. */
 	last = size < HDR_MAX + 1 ? size : HDR_MAX + 1;

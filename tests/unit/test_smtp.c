@@ -815,6 +815,8 @@ static void test_proxy_v1_bad(void **state)
 		"PROXY TCP4 1.2.3 1.2.3.4 1 2\r\n",
 		"PROXY TCP4 1.2.3.4.5 1.2.3.4 1 2\r\n",
 		"PROXY TCP4 1..2.3 1.2.3.4 1 2\r\n",
+		"PROXY TCP4 1.2.3. 1.2.3.4 1 2\r\n",
+		"PROXY TCP4 .1.2.3 1.2.3.4 1 2\r\n",
 		"PROXY TCP4 ::1 1.2.3.4 1 2\r\n",
 		"PROXY TCP6 1.2.3.4 ::1 1 2\r\n",
 		"PROXY TCP6 ::1 :::1 1 2\r\n",
@@ -862,7 +864,8 @@ static size_t v2(uint8_t *out, uint8_t vc, uint8_t fam, const uint8_t *block,
 	out[13] = fam;
 	out[14] = (uint8_t)(blen >> 8);
 	out[15] = (uint8_t)blen;
-	memcpy(out + 16, block, blen);
+	if (blen)
+		memcpy(out + 16, block, blen);
 	return 16 + blen;
 }
 
