@@ -119,6 +119,12 @@ int ev_file_set(struct ev_loop *l, int fd, unsigned mask, ev_file_fn fn,
 	if (fd >= l->nfiles && (rc = grow_files(l, fd)) < 0)
 		return rc;
 	f = &l->files[fd];
+	if (f->watched && f->mask == mask) {
+		/* Nothing changes for the kernel: no system call. */
+		f->fn = fn;
+		f->arg = arg;
+		return 0;
+	}
 	ee.events = (mask & EV_READ ? EPOLLIN : 0) |
 		    (mask & EV_WRITE ? EPOLLOUT : 0);
 	ee.data.fd = fd;

@@ -126,4 +126,11 @@
 /* The trap: how long accept(2) pauses when out of descriptors (ms). */
 #define TL_TRAP_ACCEPT_PAUSE_MS 100
 
+/* The trap's group commit: with fewer than TL_TRAP_COMMIT_GROUP messages
+ * waiting, the committer waits up to TL_TRAP_COMMIT_LINGER_US (µs) for
+ * more before its fdatasync, so one sync covers many sessions under load
+ * (a lone message waits a millisecond longer for its 250). */
+#define TL_TRAP_COMMIT_GROUP 32
+#define TL_TRAP_COMMIT_LINGER_US 1000
+
 #endif

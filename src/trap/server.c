@@ -158,6 +158,8 @@ struct trap_server {
 	pthread_mutex_t q_mu;
 	pthread_cond_t q_cv, flush_cv;
 	struct item *q;        /* newest first */
+	unsigned q_len;        /* items in q */
+	unsigned q_want;       /* lingering for this many, or 0 */
 	bool q_stop;
 	int commit_rc;
 	/* counters */
@@ -210,8 +212,28 @@ static void *committer_main(void *arg)
 				pthread_mutex_lock(&srv->q_mu);
 			}
 		}
+		if (srv->q && !srv->q_stop && srv->q_len < TL_TRAP_COMMIT_GROUP) {
+			/* Few waiting: linger a moment so that one fdatasync
+			 * covers more sessions (each waits for its 250 anyway;
+			 * a millisecond more is nothing to SMTP). */
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += TL_TRAP_COMMIT_LINGER_US * 1000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			srv->q_want = TL_TRAP_COMMIT_GROUP;
+			while (srv->q_len < TL_TRAP_COMMIT_GROUP && !srv->q_stop &&
+			       pthread_cond_timedwait(&srv->q_cv, &srv->q_mu,
+						      &until) == 0)
+				;
+			srv->q_want = 0;
+		}
 		list = srv->q;
 		srv->q = NULL;
+		srv->q_len = 0;
 		if (!list && srv->q_stop) {
 			pthread_mutex_unlock(&srv->q_mu);
 			break;
@@ -268,7 +290,10 @@ static void enqueue(struct trap_server *srv, struct item *it)
 	pthread_mutex_lock(&srv->q_mu);
 	it->next = srv->q;
 	srv->q = it;
-	pthread_cond_signal(&srv->q_cv);
+	srv->q_len++;
+	/* While the committer lingers, wake it only for a full group. */
+	if (!srv->q_want || srv->q_len >= srv->q_want || it->barrier)
+		pthread_cond_signal(&srv->q_cv);
 	pthread_mutex_unlock(&srv->q_mu);
 }
 

@@ -414,3 +414,32 @@ def test_drops_privileges(tl, trap, tmp_path):
     assert events(tl, "81.2.69.175")["events"]["spam"] == 1
     assert t.stop() == 0
     shutil.rmtree(base)
+
+
+def test_ipv6_listener(tl, tmp_path):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        pytest.skip("no ::1 here")
+    cfg = tmp_path / "v6.conf"
+    cfg.write_text("[trap]\ndomains = %s\ntls = no\n" % TRAP_DOMAIN)
+    err = open(tmp_path / "v6.log", "w+")
+    p = subprocess.Popen([BIN, "trap", "--data", tl.data, "--config", str(cfg),
+                          "--listen", "[::1]:0"], env=tl.env, stderr=err)
+    try:
+        port = None
+        end = time.time() + 20
+        while not port and time.time() < end:
+            err.seek(0)
+            m = re.search(r"listening on port (\d+)", err.read())
+            port = m and int(m.group(1))
+            time.sleep(0.05)
+        s = smtplib.SMTP("::1", port, timeout=20)
+        s.sendmail("a@b.example", ["t@" + TRAP_DOMAIN], MSG)
+        s.quit()
+        assert events(tl, "::1")["events"]["spam"] == 1
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0
