@@ -4,6 +4,7 @@
 #define TRAPLINE_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "trapline/ip.h"
@@ -75,6 +76,12 @@ int tl_config_load(struct tl_config *cfg, const char *path);
 int tl_config_load_string(struct tl_config *cfg, const char *text);
 
 void tl_config_free(struct tl_config *cfg);
+
+/*
+ * The next item of a space- or comma-separated list value: returns true
+ * with *@item and *@len set and *@p moved past it; false at the end.
+ */
+bool tl_config_next_item(const char **p, const char **item, size_t *len);
 
 /*
  * Parse a space- or comma-separated list of prefixes into a new array

@@ -63,6 +63,10 @@ bool cli_common_opt(struct cli_common *c, int opt, const char *arg);
 int cli_load(struct cli_common *c);
 void cli_free(struct cli_common *c);
 
+/* --listen ADDR:PORT, repeatable: appended to @buf (@size bytes) with a
+ * space. Returns EXIT_OK or EXIT_USAGE when it does not fit. */
+int cli_listen_add(char *buf, size_t size, const char *arg);
+
 /* Print "usage: ..." for @cmd to stderr; returns EXIT_USAGE. */
 int cli_usage(const char *usage);
 

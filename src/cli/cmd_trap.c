@@ -40,11 +40,8 @@ int cmd_trap(int argc, char **argv)
 		switch (opt) {
 		case 'l':
 		case OPT_LISTEN:
-			if (strlen(listen) + strlen(optarg) + 2 > sizeof(listen))
+			if (cli_listen_add(listen, sizeof(listen), optarg))
 				return cli_usage(usage_text);
-			if (listen[0])
-				strcat(listen, " ");
-			strcat(listen, optarg);
 			break;
 		case OPT_HELP:
 			printf("usage: %s\n", usage_text);

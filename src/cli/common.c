@@ -144,3 +144,15 @@ void cli_on_signals(volatile sig_atomic_t *flag, bool hup)
 	if (hup)
 		sigaction(SIGHUP, &sa, NULL);
 }
+
+int cli_listen_add(char *buf, size_t size, const char *arg)
+{
+	size_t have = strlen(buf), add = strlen(arg);
+
+	if (have + add + 2 > size)
+		return EXIT_USAGE;
+	if (have)
+		buf[have++] = ' ';
+	memcpy(buf + have, arg, add + 1);
+	return EXIT_OK;
+}

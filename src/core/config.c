@@ -140,25 +140,31 @@ static const struct key keys[] = {
 	 "a MaxMind DB (.mmdb) for countries; empty: Debian's GeoIP.dat"},
 };
 
+bool tl_config_next_item(const char **p, const char **item, size_t *len)
+{
+	*p += strspn(*p, " \t,");
+	*len = strcspn(*p, " \t,");
+	if (!*len)
+		return false;
+	*item = *p;
+	*p += *len;
+	return true;
+}
+
 int tl_config_parse_prefixes(const char *text, struct tl_prefix **out,
 			     unsigned *len, const char **bad_item)
 {
 	struct tl_prefix *v = NULL, *nv;
 	unsigned n = 0;
-	const char *p = text;
+	const char *p = text, *it;
+	size_t l;
 	int rc;
 
 	*out = NULL;
 	*len = 0;
-	while (*p) {
-		size_t l;
-
-		p += strspn(p, " \t,");
-		l = strcspn(p, " \t,");
-		if (l == 0)
-			break;
+	while (tl_config_next_item(&p, &it, &l)) {
 		if (n >= TL_CONFIG_LIST_MAX) {
-			*bad_item = p;
+			*bad_item = it;
 			free(v);
 			return TL_ELIMIT;
 		}
@@ -168,14 +174,13 @@ int tl_config_parse_prefixes(const char *text, struct tl_prefix **out,
 			return TL_ENOMEM;
 		}
 		v = nv;
-		rc = tl_prefix_parse(p, l, true, &v[n]);
+		rc = tl_prefix_parse(it, l, true, &v[n]);
 		if (rc < 0) {
-			*bad_item = p;
+			*bad_item = it;
 			free(v);
 			return rc;
 		}
 		n++;
-		p += l;
 	}
 	*out = v;
 	*len = n;

@@ -536,16 +536,6 @@ struct postfix_state {
 	struct hour_base hours[TIME_CACHE];
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 int postfix_state_new(const struct postfix_opts *o, struct postfix_state **out)
 {
 	struct postfix_state *st;
@@ -593,7 +583,8 @@ static int64_t local_base(struct postfix_state *st, int y, int mon, int mday,
 			  int hour)
 {
 	int64_t key = (((int64_t)y * 13 + mon) * 32 + mday) * 24 + hour;
-	struct hour_base *h = &st->hours[mix64((uint64_t)key) & (TIME_CACHE - 1)];
+	/* Consecutive hours take consecutive slots. */
+	struct hour_base *h = &st->hours[(uint64_t)key & (TIME_CACHE - 1)];
 	struct tm tm;
 
 	if (h->key == key)

@@ -16,6 +16,7 @@
 
 #include "rcpts.h"
 #include "trapline/alloc.h"
+#include "trapline/config.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
 
@@ -80,36 +81,29 @@ int trap_rcpts_build(const char *domains, const char *text, size_t len,
 		     struct trap_rcpts **out, char *why, size_t whylen)
 {
 	struct trap_rcpts *r = tl_calloc(1, sizeof(*r));
-	const char *p = domains, *end = text + len;
+	const char *p = domains, *end = text + len, *it;
+	size_t l;
 	unsigned line = 0;
 	size_t i, o;
 	int rc = 0;
 
 	if (!r)
 		return TL_ENOMEM;
-	while (*p) {
-		size_t l;
-
-		p += strspn(p, " \t,");
-		l = strcspn(p, " \t,");
-		if (!l)
-			break;
+	while (tl_config_next_item(&p, &it, &l)) {
 		if (l > SMTP_DOMAIN_MAX) {
 			snprintf(why, whylen, "[trap] domains: a domain is at "
 				 "most %d bytes", SMTP_DOMAIN_MAX);
 			rc = TL_ESYNTAX;
 			goto out;
 		}
-		rc = add_key(r, p, l, NULL, 0, false);
+		rc = add_key(r, it, l, NULL, 0, false);
 		if (rc < 0)
 			goto out;
-		p += l;
 	}
 	p = text;
 	while (p && p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end, *at, *s = p;
-		size_t l;
 
 		line++;
 		p = nl ? nl + 1 : end;

@@ -1288,7 +1288,8 @@ int trap_server_new(const struct trap_setup *su, struct trap_server **out)
 {
 	const struct tl_config *cfg = su->cfg;
 	const char *listen = su->listen ? su->listen : cfg->trap_listen;
-	const char *p = listen, *bad = NULL;
+	const char *p = listen, *bad = NULL, *it;
+	size_t l;
 	struct trap_server *srv = tl_calloc(1, sizeof(*srv));
 	unsigned i, j;
 	int rc;
@@ -1333,28 +1334,21 @@ int trap_server_new(const struct trap_setup *su, struct trap_server **out)
 			goto fail;
 		srv->scfg.tls = true;
 	}
-	while (*p) {
-		size_t l;
-
-		p += strspn(p, " \t,");
-		l = strcspn(p, " \t,");
-		if (!l)
-			break;
+	while (tl_config_next_item(&p, &it, &l)) {
 		if (srv->naddrs == TL_TRAP_LISTEN_MAX) {
 			log_error("trap", "more than %d listen addresses",
 				  TL_TRAP_LISTEN_MAX);
 			rc = TL_ELIMIT;
 			goto fail;
 		}
-		rc = parse_listen(p, l, &srv->addrs[srv->naddrs],
+		rc = parse_listen(it, l, &srv->addrs[srv->naddrs],
 				  &srv->addrlens[srv->naddrs]);
 		if (rc < 0) {
 			log_error("trap", "listen address '%.*s': want "
-				  "ADDR:PORT or [ADDR6]:PORT", (int)l, p);
+				  "ADDR:PORT or [ADDR6]:PORT", (int)l, it);
 			goto fail;
 		}
 		srv->naddrs++;
-		p += l;
 	}
 	if (!srv->naddrs) {
 		log_error("trap", "no listen address");

@@ -59,3 +59,17 @@ def ev(time, ip, kind=None, count=None, **extra):
 
 def lines(*events):
     return "\n".join(events) + "\n"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A small tmpfs (mounted here as root), to fill the disk under a store."""
+    import subprocess
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mnt)],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: " + r.stderr.decode().strip())
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)

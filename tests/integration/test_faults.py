@@ -14,18 +14,6 @@ import pytest
 from conftest import BIN, ev, lines
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mnt)],
-                       capture_output=True)
-    if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here: " + r.stderr.decode().strip())
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
 def ip(j):
     return "198.51.100.%d" % (j + 1)
 

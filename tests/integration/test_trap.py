@@ -313,18 +313,6 @@ def test_acknowledged_messages_survive_kill_9(tl, trap):
     assert tl.show("81.2.69.170")["events"]["spam"] == 20
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
-                       capture_output=True)
-    if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here: " + r.stderr.decode().strip())
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
 def test_full_disk_gets_451_never_250(tl, trap, small_disk):
     tl.data = str(small_disk / "store")
     t = trap(tls="no")
