@@ -62,6 +62,7 @@ struct tl_store {
 	 * busy is set. */
 	pthread_t applier;
 	bool applier_started;
+	pthread_mutex_t tags_mu; /* reader: know_tags, one thread at a time */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool busy, quit;
@@ -721,6 +722,7 @@ int tl_store_open(const char *dir, enum tl_store_mode mode,
 	if (opts)
 		s->opts = *opts;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->tags_mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->j.fd = s->j.dirfd = -1;
 	s->dir = strdup(dir);
@@ -809,6 +811,7 @@ void tl_store_close(struct tl_store *s)
 		pthread_join(s->applier, NULL);
 	}
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->tags_mu);
 	pthread_cond_destroy(&s->cv);
 	if (s->env)
 		mdb_env_close(s->env);
@@ -1032,6 +1035,31 @@ int tl_store_commit(struct tl_store *s)
 	return rc < 0 ? rc : tl_store_wait(s);
 }
 
+/*
+ * A reader loads the tag names when it opens; a writer may add a tag
+ * after that. When a record read names a tag this handle does not know,
+ * read the names again in the same transaction as the record, so they
+ * match. Readers may share a handle across threads: one at a time here.
+ */
+static int know_tags(struct tl_store *s, MDB_txn *txn,
+		     const struct tl_history *h)
+{
+	uint32_t i;
+	int rc = 0;
+
+	if (s->mode != TL_STORE_READ)
+		return 0;
+	pthread_mutex_lock(&s->tags_mu);
+	for (i = 0; i < h->ntags; i++)
+		if (h->tags[i].id >= s->ntags ||
+		    !s->tag_names[h->tags[i].id][0]) {
+			rc = load_tags(s, txn);
+			break;
+		}
+	pthread_mutex_unlock(&s->tags_mu);
+	return rc;
+}
+
 int tl_store_get(struct tl_store *s, const struct tl_ip *ip,
 		 struct tl_history *h)
 {
@@ -1050,6 +1078,8 @@ int tl_store_get(struct tl_store *s, const struct tl_ip *ip,
 		rc = tl_history_decode(h, d.mv_data, d.mv_size, false);
 	else
 		rc = lmdb_err(rc, "get");
+	if (rc == 0)
+		rc = know_tags(s, txn, h);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -1249,6 +1279,13 @@ int tl_store_iter_open(struct tl_store *s, uint8_t family,
 					      family == 4 ? s->db4 : s->db6,
 					      &it->cur),
 			      "cursor");
+	if (rc == 0 && s->mode == TL_STORE_READ) {
+		/* Tags added since the handle opened: names as of this
+		 * transaction, which the records read through it match. */
+		pthread_mutex_lock(&s->tags_mu);
+		rc = load_tags(s, it->txn);
+		pthread_mutex_unlock(&s->tags_mu);
+	}
 	if (rc < 0) {
 		tl_store_iter_close(it);
 		return rc;

@@ -360,6 +360,49 @@ static void test_tags(void **state)
 	tl_store_close(s);
 }
 
+/* A reader opened before a writer adds a tag still names it. */
+static void test_reader_learns_new_tags(void **state)
+{
+	struct tmp *t = *state;
+	struct tl_store *s = open_writer(t->store), *r;
+	struct tl_ip a = ip_of("203.0.113.7");
+	struct tl_store_iter *it;
+	struct tl_history h;
+	struct tl_event ev;
+
+	append(s, "203.0.113.8", T0, TL_KIND_SPAM, 1);
+	assert_int_equal(tl_store_commit(s), 0);
+	assert_int_equal(tl_store_open(t->store, TL_STORE_READ, NULL, &r), 0);
+	mkevent(&ev, "203.0.113.7", T0, TL_KIND_SPAM, 1);
+	assert_int_equal(tl_event_add_tag(&ev, "brandnew", 8), 0);
+	assert_int_equal(tl_store_append(s, &ev), 0);
+	assert_int_equal(tl_store_commit(s), 0);
+	assert_int_equal(tl_store_get(r, &a, &h), 0);
+	assert_int_equal(h.ntags, 1);
+	assert_non_null(tl_store_tag_name(r, h.tags[0].id));
+	assert_string_equal(tl_store_tag_name(r, h.tags[0].id), "brandnew");
+	tl_history_free(&h);
+	/* and through an iterator */
+	mkevent(&ev, "203.0.113.9", T0, TL_KIND_SPAM, 1);
+	assert_int_equal(tl_event_add_tag(&ev, "newer", 5), 0);
+	assert_int_equal(tl_store_append(s, &ev), 0);
+	assert_int_equal(tl_store_commit(s), 0);
+	assert_int_equal(tl_store_iter_open(r, 4, &it), 0);
+	tl_store_iter_close(it);
+	{
+		bool seen = false;
+		uint16_t id;
+
+		for (id = 0; id < 16; id++)
+			if (tl_store_tag_name(r, id) &&
+			    strcmp(tl_store_tag_name(r, id), "newer") == 0)
+				seen = true;
+		assert_true(seen);
+	}
+	tl_store_close(r);
+	tl_store_close(s);
+}
+
 static void test_info(void **state)
 {
 	struct tmp *t = *state;
@@ -645,6 +688,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_readers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_learns_new_tags, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iteration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_commit, setup,
