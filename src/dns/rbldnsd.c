@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* rbldnsd.c -- rbldnsd-syntax data (placeholder until the module lands) */
+#include "rbldnsd.h"
