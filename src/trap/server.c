@@ -100,7 +100,7 @@ struct worker {
 	int lfd[TL_TRAP_LISTEN_MAX];
 	unsigned nl;
 	bool paused;           /* accept paused (EMFILE) */
-	bool stopping;
+	atomic_bool stopping;   /* set by the main thread */
 	pthread_mutex_t mu;    /* guards done */
 	struct item *done;     /* results from the committer */
 	struct conn *conns;
