@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot.c -- build, check and search the compiled listed set */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "snapshot.h"
+#include "trapline/alloc.h"
+#include "trapline/err.h"
+#include "trapline/history.h"
+#include "trapline/log.h"
+
+#define SNAP_MAGIC "TLSNAP\0\1"
+#define SNAP_VERSION 1u
+#define HDR_SIZE 72u
+#define AGE_MAX 511u     /* 9 bits of last-seen age */
+#define DAY_BITS 17u     /* days since 1970 up to 2328 */
+#define DAY_MASK ((1u << DAY_BITS) - 1)
+
+/* The header, as stored (every field little-endian; x86 and arm64 are). */
+struct hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t serial;
+	int64_t built;
+	int32_t day;
+	uint32_t pad;
+	uint64_t n4, n6, nh4, nh6;
+	uint32_t body_crc;  /* CRC-32 of everything after the header */
+	uint32_t hdr_crc;   /* CRC-32 of the header up to this field */
+};
+_Static_assert(sizeof(struct hdr) == HDR_SIZE, "snapshot header");
+
+struct snap {
+	void *map;
+	size_t len;
+	struct hdr h;
+	const uint32_t *k4, *v4, *kh4;
+	const uint8_t *k6, *kh6;
+	const uint32_t *v6;
+	const uint8_t *vh4, *vh6; /* u64s, not always 8-aligned: memcpy */
+};
+
+uint8_t snap_code_octet(unsigned bit)
+{
+	static const uint8_t octet[6] = {
+		TL_CODE_SPAM, TL_CODE_DICTIONARY, TL_CODE_AUTH,
+		TL_CODE_MALWARE, TL_CODE_PERSISTENT, TL_CODE_OPERATOR,
+	};
+
+	return bit < 6 ? octet[bit] : 0;
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int put(struct buf *b, const void *v, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1u << 20;
+		uint8_t *p;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		p = tl_reallocarray(b->p, cap, 1);
+		if (!p)
+			return TL_ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, v, n);
+	b->len += n;
+	return 0;
+}
+
+static unsigned code_bits(const struct tl_listing *li)
+{
+	unsigned bits = 0, i, b;
+
+	for (i = 0; i < li->ncodes; i++)
+		for (b = 0; b < 6; b++)
+			if (snap_code_octet(b) == li->codes[i])
+				bits |= 1u << b;
+	return bits;
+}
+
+static unsigned kind_bits(const struct tl_history *h, bool persistent)
+{
+	unsigned k, bits = 0;
+
+	for (k = 0; k < TL_KIND_COUNT; k++)
+		if (h->count[k])
+			bits |= 1u << k;
+	return bits | (persistent ? 16u : 0u);
+}
+
+static uint32_t day_field(tl_day d)
+{
+	return d < 0 ? 0 : (uint32_t)d & DAY_MASK;
+}
+
+/* One family's records into the four arrays. */
+static int walk(struct tl_store *s, uint8_t family, const struct tl_policy *p,
+		tl_day today, struct buf *keys, struct buf *vals,
+		struct buf *hkeys, struct buf *hvals, uint64_t *n,
+		uint64_t *nh)
+{
+	struct tl_store_iter *it;
+	struct tl_history h;
+	struct tl_ip zero = {0};
+	int rc;
+
+	zero.family = family;
+	rc = tl_store_iter_open(s, family, &it);
+	if (rc < 0)
+		return rc;
+	tl_history_init(&h);
+	for (rc = tl_store_iter_seek(it, &zero); rc == 1;
+	     rc = tl_store_iter_next(it)) {
+		struct tl_listing li;
+		struct tl_ip ip;
+		const uint8_t *val;
+		size_t len;
+		uint64_t hv;
+		int drc;
+
+		tl_store_iter_get(it, &ip, &val, &len);
+		tl_history_free(&h);
+		tl_history_init(&h);
+		drc = tl_history_decode(&h, val, len, false);
+		if (drc < 0)
+			continue; /* counted by `store verify`; never listed */
+		tl_policy_decide(p, &ip, &h, today, &li);
+		if (li.listed) {
+			uint32_t age = today - h.last > (tl_day)AGE_MAX
+					       ? AGE_MAX
+					       : (uint32_t)(today - h.last);
+			uint32_t v = code_bits(&li) | day_field(h.first) << 6 |
+				     age << 23;
+
+			if (put(keys, ip.a, tl_ip_size(&ip)) < 0 ||
+			    put(vals, &v, sizeof(v)) < 0) {
+				rc = TL_ENOMEM;
+				break;
+			}
+			(*n)++;
+		}
+		{
+			struct tl_history_stats st;
+			bool persistent;
+
+			tl_history_stats(&h, p->hiatus_days, &st);
+			persistent = st.span_days >= p->persistent_days &&
+				     st.steadiness >= p->persistent_steadiness;
+			hv = kind_bits(&h, persistent) |
+			     (uint64_t)day_field(h.first) << 5 |
+			     (uint64_t)day_field(h.last) << 22;
+		}
+		if (put(hkeys, ip.a, tl_ip_size(&ip)) < 0 ||
+		    put(hvals, &hv, sizeof(hv)) < 0) {
+			rc = TL_ENOMEM;
+			break;
+		}
+		(*nh)++;
+	}
+	tl_history_free(&h);
+	tl_store_iter_close(it);
+	return rc < 0 ? rc : 0;
+}
+
+/* IPv4 keys are stored as host-order numbers so that they sort as
+ * numbers; the store gives them in network order, which sorts the same. */
+static void keys_to_host(struct buf *k)
+{
+	size_t i;
+
+	for (i = 0; i + 4 <= k->len; i += 4) {
+		uint32_t v;
+
+		memcpy(&v, k->p + i, 4);
+		v = __builtin_bswap32(v);
+		memcpy(k->p + i, &v, 4);
+	}
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int snap_build(struct tl_store *s, const struct tl_policy *p, tl_day today,
+	       uint32_t serial, const char *path, struct snap_info *info)
+{
+	struct buf b[8] = {0}; /* k4 v4 k6 v6 kh4 vh4 kh6 vh6 */
+	struct hdr h;
+	char tmp[4096];
+	uLong crc = crc32(0, NULL, 0);
+	int fd = -1, rc, i, n;
+
+	memset(&h, 0, sizeof(h));
+	rc = walk(s, 4, p, today, &b[0], &b[1], &b[4], &b[5], &h.n4, &h.nh4);
+	if (rc == 0)
+		rc = walk(s, 6, p, today, &b[2], &b[3], &b[6], &b[7], &h.n6,
+			  &h.nh6);
+	if (rc < 0)
+		goto out;
+	keys_to_host(&b[0]);
+	keys_to_host(&b[4]);
+	memcpy(h.magic, SNAP_MAGIC, 8);
+	h.version = SNAP_VERSION;
+	h.serial = serial;
+	h.built = (int64_t)time(NULL);
+	h.day = today;
+	for (i = 0; i < 8; i++)
+		if (b[i].len)
+			crc = crc32(crc, b[i].p, (uInt)b[i].len);
+	h.body_crc = (uint32_t)crc;
+	h.hdr_crc = (uint32_t)crc32(crc32(0, NULL, 0), (const Bytef *)&h,
+				    offsetof(struct hdr, hdr_crc));
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		rc = TL_ETOOLONG;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = write_all(fd, &h, sizeof(h));
+	for (i = 0; i < 8 && rc == 0; i++)
+		if (b[i].len)
+			rc = write_all(fd, b[i].p, b[i].len);
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	fd = -1;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		goto out;
+	}
+	if (info) {
+		info->serial = serial;
+		info->built = h.built;
+		info->day = today;
+		info->n4 = h.n4;
+		info->n6 = h.n6;
+		info->nh4 = h.nh4;
+		info->nh6 = h.nh6;
+		info->bytes = sizeof(h);
+		for (i = 0; i < 8; i++)
+			info->bytes += b[i].len;
+	}
+out:
+	for (i = 0; i < 8; i++)
+		tl_free(b[i].p);
+	return rc;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+static int corrupt(const char *path, const char *what)
+{
+	log_error("snapshot", "%s: refused: %s", path, what);
+	return TL_ECORRUPT;
+}
+
+static bool ascending4(const uint32_t *k, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 1; i < n; i++)
+		if (k[i - 1] >= k[i])
+			return false;
+	return true;
+}
+
+static bool ascending16(const uint8_t *k, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 1; i < n; i++)
+		if (memcmp(k + (i - 1) * 16, k + i * 16, 16) >= 0)
+			return false;
+	return true;
+}
+
+/*
+ * Reads an untrusted file: every size is checked against the file's
+ * length before any array is used, the checksums cover every byte, and
+ * the keys must ascend (binary search depends on it).
+ */
+int snap_load(const char *path, struct snap **out)
+{
+	struct snap *sn;
+	struct stat sb;
+	const uint8_t *p;
+	uint64_t need, n4, n6, nh4, nh6;
+	uLong crc;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc != TL_ENOENT)
+			log_error("snapshot", "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &sb) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if ((uint64_t)sb.st_size < HDR_SIZE) {
+		close(fd);
+		return corrupt(path, "shorter than its header");
+	}
+	sn = tl_calloc(1, sizeof(*sn));
+	if (!sn) {
+		close(fd);
+		return TL_ENOMEM;
+	}
+	sn->len = (size_t)sb.st_size;
+	sn->map = mmap(NULL, sn->len, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (sn->map == MAP_FAILED) {
+		rc = -errno;
+		tl_free(sn);
+		return rc;
+	}
+	p = sn->map;
+	memcpy(&sn->h, p, sizeof(sn->h));
+	rc = TL_ECORRUPT;
+	if (memcmp(sn->h.magic, SNAP_MAGIC, 8) != 0) {
+		corrupt(path, "not a trapline snapshot");
+		goto fail;
+	}
+	if (sn->h.version != SNAP_VERSION) {
+		log_error("snapshot", "%s: refused: version %u (this trapline "
+			  "reads %u)", path, sn->h.version, SNAP_VERSION);
+		rc = TL_EVERSION;
+		goto fail;
+	}
+	if (crc32(crc32(0, NULL, 0), p, offsetof(struct hdr, hdr_crc)) !=
+	    sn->h.hdr_crc) {
+		corrupt(path, "header checksum");
+		goto fail;
+	}
+	n4 = sn->h.n4;
+	n6 = sn->h.n6;
+	nh4 = sn->h.nh4;
+	nh6 = sn->h.nh6;
+	/* Counts bounded so the sums below cannot overflow. */
+	if (n4 > (1ULL << 32) || n6 > (1ULL << 40) || nh4 > (1ULL << 32) ||
+	    nh6 > (1ULL << 40)) {
+		corrupt(path, "impossible counts");
+		goto fail;
+	}
+	need = HDR_SIZE + n4 * 8 + n6 * 20 + nh4 * 12 + nh6 * 24;
+	if (need != sn->len) {
+		corrupt(path, need > sn->len ? "truncated" : "trailing bytes");
+		goto fail;
+	}
+	crc = crc32(0, NULL, 0);
+	/* zlib's crc32 takes at most 4 GiB a call. */
+	{
+		const uint8_t *q = p + HDR_SIZE;
+		size_t left = sn->len - HDR_SIZE;
+
+		while (left) {
+			uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
+
+			crc = crc32(crc, q, chunk);
+			q += chunk;
+			left -= chunk;
+		}
+	}
+	if ((uint32_t)crc != sn->h.body_crc) {
+		corrupt(path, "body checksum");
+		goto fail;
+	}
+	p += HDR_SIZE;
+	sn->k4 = (const uint32_t *)p;
+	p += n4 * 4;
+	sn->v4 = (const uint32_t *)p;
+	p += n4 * 4;
+	sn->k6 = p;
+	p += n6 * 16;
+	sn->v6 = (const uint32_t *)p;
+	p += n6 * 4;
+	sn->kh4 = (const uint32_t *)p;
+	p += nh4 * 4;
+	sn->vh4 = p;
+	p += nh4 * 8;
+	sn->kh6 = p;
+	p += nh6 * 16;
+	sn->vh6 = p;
+	if (!ascending4(sn->k4, n4) || !ascending4(sn->kh4, nh4) ||
+	    !ascending16(sn->k6, n6) || !ascending16(sn->kh6, nh6)) {
+		corrupt(path, "keys out of order");
+		goto fail;
+	}
+	*out = sn;
+	return 0;
+fail:
+	munmap(sn->map, sn->len);
+	tl_free(sn);
+	return rc;
+}
+
+void snap_free(struct snap *sn)
+{
+	if (!sn)
+		return;
+	munmap(sn->map, sn->len);
+	tl_free(sn);
+}
+
+void snap_get_info(const struct snap *sn, struct snap_info *info)
+{
+	info->serial = sn->h.serial;
+	info->built = sn->h.built;
+	info->day = sn->h.day;
+	info->n4 = sn->h.n4;
+	info->n6 = sn->h.n6;
+	info->nh4 = sn->h.nh4;
+	info->nh6 = sn->h.nh6;
+	info->bytes = sn->len;
+}
+
+/* ---- searching ----------------------------------------------------------- */
+
+static bool find4(const uint32_t *k, uint64_t n, uint32_t key, uint64_t *at)
+{
+	uint64_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (k[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return lo < n && k[lo] == key;
+}
+
+static bool find16(const uint8_t *k, uint64_t n, const uint8_t *key,
+		   uint64_t *at)
+{
+	uint64_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(k + mid * 16, key, 16) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return lo < n && memcmp(k + lo * 16, key, 16) == 0;
+}
+
+bool snap_lookup(const struct snap *sn, const struct tl_ip *ip,
+		 struct snap_listing *out)
+{
+	uint64_t at;
+	uint32_t v;
+
+	if (ip->family == 4) {
+		if (!find4(sn->k4, sn->h.n4, tl_ip_v4(ip), &at))
+			return false;
+		v = sn->v4[at];
+	} else {
+		if (!find16(sn->k6, sn->h.n6, ip->a, &at))
+			return false;
+		v = sn->v6[at];
+	}
+	out->codes = v & 63u;
+	out->first = (tl_day)((v >> 6) & DAY_MASK);
+	out->last = sn->h.day - (tl_day)(v >> 23);
+	return true;
+}
+
+bool snap_history(const struct snap *sn, const struct tl_ip *ip,
+		  struct snap_history *out)
+{
+	uint64_t at, v;
+
+	if (ip->family == 4) {
+		if (!find4(sn->kh4, sn->h.nh4, tl_ip_v4(ip), &at))
+			return false;
+		memcpy(&v, sn->vh4 + at * 8, 8);
+	} else {
+		if (!find16(sn->kh6, sn->h.nh6, ip->a, &at))
+			return false;
+		memcpy(&v, sn->vh6 + at * 8, 8);
+	}
+	out->kinds = (unsigned)(v & 31u);
+	out->first = (tl_day)((v >> 5) & DAY_MASK);
+	out->last = (tl_day)((v >> 22) & DAY_MASK);
+	return true;
+}

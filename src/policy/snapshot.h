@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot.h -- the listed set, compiled for the DNS server
+ *
+ * A snapshot is one immutable file: who is listed with which codes (the
+ * `bl` zone) and every address in the history (the `hist` zone), as
+ * sorted arrays that the server memory-maps and searches in place. It is
+ * checksummed whole; a file that is missing, short or damaged is refused,
+ * and the server keeps answering from the one it has.
+ *
+ * Layout (little-endian), after a 72-byte header:
+ *   v4 keys   n4 x u32     listed IPv4 addresses, ascending
+ *   v4 vals   n4 x u32     packed (below)
+ *   v6 keys   n6 x 16 B    listed IPv6 addresses, ascending
+ *   v6 vals   n6 x u32
+ *   h4 keys   nh4 x u32    every IPv4 address in the history
+ *   h4 vals   nh4 x u64    packed history (below)
+ *   h6 keys   nh6 x 16 B
+ *   h6 vals   nh6 x u64
+ * A listed IPv4 address costs 8 bytes, its codes included.
+ *
+ * Listed value (u32): bits 0-5 the codes (SNAP_SPAM ...), bits 6-22 the
+ * first-seen day (days since 1970), bits 23-31 days between the last-seen
+ * day and the snapshot's day (saturating at 511).
+ * History value (u64): bits 0-4 kinds (1 spam, 2 dictionary, 4 auth,
+ * 8 malware, 16 persistent), bits 5-21 first-seen day, bits 22-38
+ * last-seen day.
+ */
+#ifndef TRAPLINE_POLICY_SNAPSHOT_H
+#define TRAPLINE_POLICY_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trapline/day.h"
+#include "trapline/ip.h"
+#include "trapline/policy.h"
+#include "trapline/store.h"
+
+/* Code bits of a listed value. */
+enum {
+	SNAP_SPAM = 1u << 0,       /* 127.0.0.2 */
+	SNAP_DICTIONARY = 1u << 1, /* 127.0.0.3 */
+	SNAP_AUTH = 1u << 2,       /* 127.0.0.4 */
+	SNAP_MALWARE = 1u << 3,    /* 127.0.0.5 */
+	SNAP_PERSISTENT = 1u << 4, /* 127.0.0.6 */
+	SNAP_OPERATOR = 1u << 5,   /* 127.0.0.10 */
+};
+
+/* The last octet of the A record for code bit @bit (0..5). */
+uint8_t snap_code_octet(unsigned bit);
+
+/* One listed address, as a lookup finds it. */
+struct snap_listing {
+	unsigned codes;  /* SNAP_* */
+	tl_day first;    /* first seen */
+	tl_day last;     /* last seen (the snapshot day minus the age) */
+};
+
+/* One address in the history (the hist zone). */
+struct snap_history {
+	unsigned kinds;  /* 1 spam 2 dictionary 4 auth 8 malware 16 persistent */
+	tl_day first, last;
+};
+
+struct snap_info {
+	uint32_t serial;   /* rises with each build */
+	int64_t built;     /* unix s */
+	tl_day day;        /* the day listings were decided for */
+	uint64_t n4, n6;   /* listed */
+	uint64_t nh4, nh6; /* in the history */
+	uint64_t bytes;    /* file size */
+};
+
+/*
+ * Build a snapshot of store @s as of @today into @path (written to a
+ * temporary file, synced, renamed: a reader never sees half a file).
+ * @serial: the SOA serial it carries (the caller makes it rise).
+ * Returns 0 and fills @info, or a TL_E*.
+ */
+int snap_build(struct tl_store *s, const struct tl_policy *p, tl_day today,
+	       uint32_t serial, const char *path, struct snap_info *info);
+
+struct snap; /* a loaded snapshot: immutable, shareable across threads */
+
+/*
+ * Map @path and check it whole (magic, version, sizes against the file,
+ * CRC-32 of header and body, keys strictly ascending). Returns 0, or
+ * TL_ENOENT, TL_ECORRUPT (with a log line saying what is wrong),
+ * TL_EVERSION, or an I/O error.
+ */
+int snap_load(const char *path, struct snap **out);
+void snap_free(struct snap *sn);
+void snap_get_info(const struct snap *sn, struct snap_info *info);
+
+/* Is @ip listed? Fills @out when it is. */
+bool snap_lookup(const struct snap *sn, const struct tl_ip *ip,
+		 struct snap_listing *out);
+/* Is @ip in the history? */
+bool snap_history(const struct snap *sn, const struct tl_ip *ip,
+		  struct snap_history *out);
+
+#endif

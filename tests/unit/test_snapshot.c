@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* test_snapshot.c -- the compiled listed set: build, load, search, refuse */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy/snapshot.h"
+#include "trapline/config.h"
+#include "trapline/err.h"
+
+static char dir[64], store[128], path[128];
+static struct tl_config cfg;
+static struct tl_policy pol;
+static tl_day today;
+
+static struct tl_ip ip_of(const char *s)
+{
+	struct tl_ip ip;
+
+	if (tl_ip_parse(s, strlen(s), &ip) != 0)
+		fail_msg("bad ip %s", s);
+	return ip;
+}
+
+static void add(struct tl_store *s, const char *ip, tl_day day,
+		enum tl_kind kind)
+{
+	struct tl_event ev;
+
+	tl_event_init(&ev);
+	ev.ip = ip_of(ip);
+	ev.time = (int64_t)day * 86400 + 3600;
+	ev.kind = (uint8_t)kind;
+	assert_int_equal(tl_store_append(s, &ev), 0);
+}
+
+static int setup(void **state)
+{
+	struct tl_store_opts o = {1ull << 30, false};
+	struct tl_store *s;
+	struct snap_info info;
+	int i;
+
+	(void)state;
+	strcpy(dir, "/tmp/test_snapshot_XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(store, sizeof(store), "%s/store", dir);
+	snprintf(path, sizeof(path), "%s/bl.snap", dir);
+	tl_config_defaults(&cfg);
+	tl_policy_from_config(&pol, &cfg);
+	today = tl_day_from_civil(2026, 11, 27);
+	assert_int_equal(tl_store_open(store, TL_STORE_WRITE, &o, &s), 0);
+	add(s, "81.2.69.160", today - 1, TL_KIND_SPAM);       /* listed */
+	add(s, "81.2.69.160", today - 3, TL_KIND_AUTH);
+	add(s, "81.2.69.161", today - 30, TL_KIND_SPAM);      /* lapsed */
+	add(s, "10.1.2.3", today, TL_KIND_SPAM);              /* never */
+	add(s, "2a02:c7f::1", today, TL_KIND_DICTIONARY);     /* v6 */
+	for (i = 0; i < 600; i++) /* two years, every day: persistent */
+		add(s, "81.2.69.162", today - 599 + i, TL_KIND_MALWARE);
+	assert_int_equal(tl_store_commit(s), 0);
+	assert_int_equal(snap_build(s, &pol, today, 2026112701, path, &info),
+			 0);
+	tl_store_close(s);
+	assert_int_equal(info.n4, 2);
+	assert_int_equal(info.n6, 1);
+	assert_int_equal(info.nh4, 4);
+	assert_int_equal(info.nh6, 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	tl_config_free(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_lookup(void **state)
+{
+	struct snap *sn;
+	struct snap_listing li;
+	struct snap_history h;
+	struct snap_info info;
+	struct tl_ip a;
+
+	(void)state;
+	assert_int_equal(snap_load(path, &sn), 0);
+	snap_get_info(sn, &info);
+	assert_int_equal(info.serial, 2026112701);
+	assert_int_equal(info.day, today);
+	a = ip_of("81.2.69.160");
+	assert_true(snap_lookup(sn, &a, &li));
+	assert_int_equal(li.codes, SNAP_SPAM | SNAP_AUTH);
+	assert_int_equal(li.first, today - 3);
+	assert_int_equal(li.last, today - 1);
+	a = ip_of("81.2.69.162");
+	assert_true(snap_lookup(sn, &a, &li));
+	assert_int_equal(li.codes, SNAP_MALWARE | SNAP_PERSISTENT);
+	a = ip_of("81.2.69.161");
+	assert_false(snap_lookup(sn, &a, &li));
+	assert_true(snap_history(sn, &a, &h)); /* in the history all the same */
+	assert_int_equal(h.kinds, 1);
+	assert_int_equal(h.first, today - 30);
+	assert_int_equal(h.last, today - 30);
+	a = ip_of("10.1.2.3");
+	assert_false(snap_lookup(sn, &a, &li));
+	a = ip_of("2a02:c7f::1");
+	assert_true(snap_lookup(sn, &a, &li));
+	assert_int_equal(li.codes, SNAP_DICTIONARY);
+	a = ip_of("81.2.69.163");
+	assert_false(snap_lookup(sn, &a, &li));
+	assert_false(snap_history(sn, &a, &h));
+	a = ip_of("81.2.69.162");
+	assert_true(snap_history(sn, &a, &h));
+	assert_int_equal(h.kinds, 8 | 16);
+	assert_int_equal(h.last - h.first, 599);
+	snap_free(sn);
+	assert_int_equal(snap_code_octet(0), 2);
+	assert_int_equal(snap_code_octet(5), 10);
+}
+
+/* Copy the snapshot with @mutate applied; then load the copy. */
+static int load_mutated(void (*mutate)(uint8_t *p, size_t *len))
+{
+	static uint8_t buf[1 << 16];
+	char bad[160];
+	struct snap *sn = NULL;
+	size_t len;
+	FILE *f = fopen(path, "rb");
+	int fd, rc;
+
+	assert_non_null(f);
+	len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	mutate(buf, &len);
+	snprintf(bad, sizeof(bad), "%s/bad.snap", dir);
+	fd = open(bad, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	rc = snap_load(bad, &sn);
+	snap_free(sn);
+	return rc;
+}
+
+static void cut(uint8_t *p, size_t *len)
+{
+	(void)p;
+	*len -= 3;
+}
+
+static void cut_header(uint8_t *p, size_t *len)
+{
+	(void)p;
+	*len = 40;
+}
+
+static void flip_body(uint8_t *p, size_t *len)
+{
+	p[*len - 5] ^= 0x10;
+}
+
+static void flip_header(uint8_t *p, size_t *len)
+{
+	(void)len;
+	p[20] ^= 1; /* the serial */
+}
+
+static void magic(uint8_t *p, size_t *len)
+{
+	(void)len;
+	p[0] = 'X';
+}
+
+static void grow(uint8_t *p, size_t *len)
+{
+	p[*len] = 0;
+	(*len)++;
+}
+
+static void test_damage_is_refused(void **state)
+{
+	struct snap *sn;
+
+	(void)state;
+	assert_int_equal(load_mutated(cut), TL_ECORRUPT);
+	assert_int_equal(load_mutated(cut_header), TL_ECORRUPT);
+	assert_int_equal(load_mutated(flip_body), TL_ECORRUPT);
+	assert_int_equal(load_mutated(flip_header), TL_ECORRUPT);
+	assert_int_equal(load_mutated(magic), TL_ECORRUPT);
+	assert_int_equal(load_mutated(grow), TL_ECORRUPT);
+	assert_int_equal(snap_load("/nonexistent/x.snap", &sn), TL_ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_damage_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
