@@ -105,6 +105,7 @@ void cli_trap_close(struct cli_trap *t);
 int cmd_ingest(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_trap(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);

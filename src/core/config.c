@@ -119,8 +119,16 @@ static const struct key keys[] = {
 	 "DNS listen addresses"},
 	{"dns", "zone", K_STR, OFF(dns_zone), "bl.example.org",
 	 "the block list zone; the history zone is hist.<zone>"},
-	{"dns", "txt", K_STR, OFF(dns_txt), "Listed: see https://example.org/ip/$",
-	 "TXT template; $ is the IP"},
+	{"dns", "ns", K_STR, OFF(dns_ns), "localhost",
+	 "the zone's name servers (NS), space separated; the first is the "
+	 "SOA's primary"},
+	{"dns", "hostmaster", K_STR, OFF(dns_hostmaster), "hostmaster.example.org",
+	 "the SOA's responsible mailbox, as a name"},
+	{"dns", "txt", K_STR, OFF(dns_txt),
+	 "Listed: %k source since %f, last seen %l; see "
+	 "https://example.org/ip/$",
+	 "TXT template: $ is the IP, %k the kinds, %f and %l the first and "
+	 "last seen days"},
 	{"policy", "expire_days", K_DAYS, OFF(expire_days), "7",
 	 "quiet days before a listing lapses"},
 	{"policy", "hiatus_days", K_DAYS, OFF(hiatus_days), "30",

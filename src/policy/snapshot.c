@@ -489,6 +489,9 @@ static bool find16(const uint8_t *k, uint64_t n, const uint8_t *key,
 	return lo < n && memcmp(k + lo * 16, key, 16) == 0;
 }
 
+static void unpack(const struct snap *sn, uint32_t v,
+		   struct snap_listing *out);
+
 bool snap_lookup(const struct snap *sn, const struct tl_ip *ip,
 		 struct snap_listing *out)
 {
@@ -504,9 +507,7 @@ bool snap_lookup(const struct snap *sn, const struct tl_ip *ip,
 			return false;
 		v = sn->v6[at];
 	}
-	out->codes = v & 63u;
-	out->first = (tl_day)((v >> 6) & DAY_MASK);
-	out->last = sn->h.day - (tl_day)(v >> 23);
+	unpack(sn, v, out);
 	return true;
 }
 
@@ -528,4 +529,89 @@ bool snap_history(const struct snap *sn, const struct tl_ip *ip,
 	out->first = (tl_day)((v >> 5) & DAY_MASK);
 	out->last = (tl_day)((v >> 22) & DAY_MASK);
 	return true;
+}
+
+uint64_t snap_count(const struct snap *sn, uint8_t family)
+{
+	return family == 4 ? sn->h.n4 : sn->h.n6;
+}
+
+static void unpack(const struct snap *sn, uint32_t v, struct snap_listing *out)
+{
+	out->codes = v & 63u;
+	out->first = (tl_day)((v >> 6) & DAY_MASK);
+	out->last = sn->h.day - (tl_day)(v >> 23);
+}
+
+void snap_listed_at(const struct snap *sn, uint8_t family, uint64_t i,
+		    struct tl_ip *ip, struct snap_listing *out)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (family == 4) {
+		tl_ip_from_v4(ip, sn->k4[i]);
+		unpack(sn, sn->v4[i], out);
+	} else {
+		ip->family = 6;
+		memcpy(ip->a, sn->k6 + i * 16, 16);
+		unpack(sn, sn->v6[i], out);
+	}
+}
+
+/* Append @n bytes of @s to @buf at *@o, within @size (one byte kept for
+ * the NUL). */
+static void emit(char *buf, size_t size, size_t *o, const char *s, size_t n)
+{
+	if (*o + 1 >= size)
+		return;
+	if (n > size - 1 - *o)
+		n = size - 1 - *o;
+	memcpy(buf + *o, s, n);
+	*o += n;
+}
+
+size_t snap_txt(const char *tmpl, const struct tl_ip *ip,
+		const struct snap_listing *li, char *buf, size_t size)
+{
+	static const char *const kinds[6] = {"spam", "dictionary", "auth",
+					     "malware", "persistent",
+					     "operator"};
+	char tmp[TL_IP_STRLEN > TL_DAY_STRLEN ? TL_IP_STRLEN : TL_DAY_STRLEN];
+	const char *p;
+	size_t o = 0;
+	unsigned b;
+
+	if (!size)
+		return 0;
+	for (p = tmpl; *p; p++) {
+		if (*p == '$') {
+			if (ip)
+				emit(buf, size, &o, tmp, tl_ip_format(ip, tmp));
+			else
+				emit(buf, size, &o, "$", 1);
+		} else if (*p == '%' && p[1] == 'k') {
+			bool first = true;
+
+			for (b = 0; b < 6; b++) {
+				if (!(li->codes & (1u << b)))
+					continue;
+				if (!first)
+					emit(buf, size, &o, ", ", 2);
+				emit(buf, size, &o, kinds[b], strlen(kinds[b]));
+				first = false;
+			}
+			p++;
+		} else if (*p == '%' && (p[1] == 'f' || p[1] == 'l')) {
+			emit(buf, size, &o, tmp,
+			     tl_day_format(p[1] == 'f' ? li->first : li->last,
+					   tmp));
+			p++;
+		} else if (*p == '%' && p[1] == '%') {
+			emit(buf, size, &o, "%", 1);
+			p++;
+		} else {
+			emit(buf, size, &o, p, 1);
+		}
+	}
+	buf[o] = '\0';
+	return o;
 }

@@ -93,6 +93,22 @@ int snap_load(const char *path, struct snap **out);
 void snap_free(struct snap *sn);
 void snap_get_info(const struct snap *sn, struct snap_info *info);
 
+/* Listed addresses of @family (4 or 6), and the @i-th of them in
+ * address order (for exports). */
+uint64_t snap_count(const struct snap *sn, uint8_t family);
+void snap_listed_at(const struct snap *sn, uint8_t family, uint64_t i,
+		    struct tl_ip *ip, struct snap_listing *out);
+
+/*
+ * Render the TXT template @tmpl for a listing into @buf (@size bytes,
+ * NUL-ended, cut at @size - 1): "$" is the address (kept as "$" when @ip
+ * is NULL, for rbldnsd, which fills it in itself), "%k" the kinds ("spam,
+ * auth"), "%f" the first-seen and "%l" the last-seen day (YYYY-MM-DD),
+ * "%%" a percent sign. Returns the length.
+ */
+size_t snap_txt(const char *tmpl, const struct tl_ip *ip,
+		const struct snap_listing *li, char *buf, size_t size);
+
 /* Is @ip listed? Fills @out when it is. */
 bool snap_lookup(const struct snap *sn, const struct tl_ip *ip,
 		 struct snap_listing *out);

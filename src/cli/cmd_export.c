@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_export.c -- trapline export: the listed set for other software
+ *
+ * Compiles a fresh snapshot of the store (DATA/snapshot/bl.snap, the file
+ * the DNS server maps) and writes the listed addresses in a format other
+ * software loads: rbldnsd (one combined dataset), a BIND zone, ipset,
+ * nft, CSV or JSON.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "policy/snapshot.h"
+#include "trapline/day.h"
+#include "trapline/err.h"
+#include "trapline/log.h"
+
+static const char usage_text[] =
+	"trapline export --format rbldnsd|bind|ipset|nft|csv|json\n"
+	"                       [--zone NAME] [--output FILE] [--data DIR]\n"
+	"                       [--config FILE]";
+
+enum {
+	OPT_FORMAT = OPT_CMD_BASE,
+	OPT_ZONE,
+	OPT_OUTPUT,
+};
+
+enum fmt { F_RBLDNSD, F_BIND, F_IPSET, F_NFT, F_CSV, F_JSON };
+
+#define TXT_MAX 512 /* a rendered TXT (bytes): two character-strings */
+
+struct out {
+	FILE *f;
+	const struct snap *sn;
+	const char *zone;
+	const char *txt;   /* template */
+	uint32_t serial;
+	const struct tl_config *cfg;
+};
+
+/* The A-record octets of a listing, as "2 4" etc., and their count. */
+static unsigned octets(unsigned codes, uint8_t *o)
+{
+	unsigned b, n = 0;
+
+	for (b = 0; b < 6; b++)
+		if (codes & (1u << b))
+			o[n++] = snap_code_octet(b);
+	return n;
+}
+
+/* RFC 5782 section 5: the test points are always listed (and 127.0.0.1
+ * never); they are written into every DNS export. */
+static const struct snap_listing test_point = {SNAP_SPAM, 0, 0};
+#define TEST_POINT_TXT "RFC 5782 test point"
+
+
+/* The SOA and NS records ([dns] ns, hostmaster), both formats. */
+static void soa_ns(struct out *o, bool bind)
+{
+	const char *p = o->cfg->dns_ns, *it;
+	size_t l;
+	bool first = true;
+
+	if (bind)
+		fprintf(o->f, "$ORIGIN %s.\n$TTL 300\n", o->zone);
+	while (tl_config_next_item(&p, &it, &l)) {
+		if (first)
+			fprintf(o->f, bind ? "@ IN SOA %.*s. %s. %" PRIu32
+					     " 3600 600 604800 300\n"
+					   : "$SOA 300 %.*s. %s. %" PRIu32
+					     " 3600 600 604800 300\n",
+				(int)l, it, o->cfg->dns_hostmaster, o->serial);
+		fprintf(o->f, bind ? "@ IN NS %.*s.\n" : "$NS 3600 %.*s.\n",
+			(int)l, it);
+		first = false;
+	}
+}
+
+/* rbldnsd: one combined dataset, a nested ip4set and ip6trie per answer
+ * code, each with the per-address TXT ("$" left for rbldnsd to fill). */
+static void rbldnsd(struct out *o)
+{
+	char txt[TXT_MAX];
+	uint8_t fam;
+	unsigned b;
+	uint64_t i;
+
+	fprintf(o->f, "# trapline export, serial %" PRIu32 "\n", o->serial);
+	soa_ns(o, false);
+	for (fam = 4; fam <= 6; fam += 2) {
+		for (b = 0; b < 6; b++) {
+			uint8_t oct = snap_code_octet(b);
+
+			fprintf(o->f, "$DATASET %s:code%u @\n",
+				fam == 4 ? "ip4set" : "ip6trie", oct);
+			if (b == 0)
+				fprintf(o->f, "%s :%u:%s\n",
+					fam == 4 ? "127.0.0.2" : "::ffff:7f00:2",
+					oct, TEST_POINT_TXT);
+			for (i = 0; i < snap_count(o->sn, fam); i++) {
+				struct snap_listing li;
+				struct tl_ip ip;
+				char a[TL_IP_STRLEN];
+
+				snap_listed_at(o->sn, fam, i, &ip, &li);
+				if (!(li.codes & (1u << b)))
+					continue;
+				tl_ip_format(&ip, a);
+				snap_txt(o->txt, NULL, &li, txt, sizeof(txt));
+				fprintf(o->f, "%s :%u:%s\n", a, oct, txt);
+			}
+		}
+	}
+}
+
+/* The reversed owner name of @ip (RFC 5782), relative to the zone. */
+static void reversed(const struct tl_ip *ip, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	int i;
+
+	if (ip->family == 4) {
+		snprintf(buf, size, "%u.%u.%u.%u", ip->a[3], ip->a[2], ip->a[1],
+			 ip->a[0]);
+		return;
+	}
+	for (i = 15; i >= 0 && o + 4 < size; i--) {
+		buf[o++] = hex[ip->a[i] & 15];
+		buf[o++] = '.';
+		buf[o++] = hex[ip->a[i] >> 4];
+		buf[o++] = '.';
+	}
+	buf[o ? o - 1 : 0] = '\0';
+}
+
+static void bind_one(struct out *o, const struct tl_ip *ip,
+		     const struct snap_listing *li)
+{
+	char name[80], txt[TXT_MAX];
+	uint8_t oct[6];
+	unsigned n = octets(li->codes, oct), i;
+	char *c;
+
+	reversed(ip, name, sizeof(name));
+	for (i = 0; i < n; i++)
+		fprintf(o->f, "%s IN A 127.0.0.%u\n", name, oct[i]);
+	if (li == &test_point)
+		snprintf(txt, sizeof(txt), "%s", TEST_POINT_TXT);
+	else
+		snap_txt(o->txt, ip, li, txt, sizeof(txt));
+	fprintf(o->f, "%s IN TXT \"", name);
+	for (c = txt; *c; c++) { /* RFC 1035 5.1 quoting */
+		if (*c == '"' || *c == '\\')
+			fputc('\\', o->f);
+		fputc(*c, o->f);
+	}
+	fputs("\"\n", o->f);
+}
+
+static void bind_zone(struct out *o)
+{
+	struct tl_ip tp;
+	uint8_t fam;
+	uint64_t i;
+
+	soa_ns(o, true);
+	tl_ip_from_v4(&tp, 0x7f000002);
+	bind_one(o, &tp, &test_point);
+	tp.family = 6; /* the IPv6 test point, kept in IPv6 form */
+	memset(tp.a, 0, 16);
+	tp.a[10] = tp.a[11] = 0xff;
+	tp.a[12] = 0x7f;
+	tp.a[15] = 2;
+	bind_one(o, &tp, &test_point);
+	for (fam = 4; fam <= 6; fam += 2)
+		for (i = 0; i < snap_count(o->sn, fam); i++) {
+			struct snap_listing li;
+			struct tl_ip ip;
+
+			snap_listed_at(o->sn, fam, i, &ip, &li);
+			bind_one(o, &ip, &li);
+		}
+}
+
+/* ipset restore: one hash:ip set per family. */
+static void ipset(struct out *o)
+{
+	uint64_t n4 = snap_count(o->sn, 4), n6 = snap_count(o->sn, 6), i;
+	struct snap_listing li;
+	struct tl_ip ip;
+	char a[TL_IP_STRLEN];
+
+	fprintf(o->f, "create trapline4 hash:ip family inet maxelem %" PRIu64
+		" -exist\nflush trapline4\n", n4 + 1024);
+	for (i = 0; i < n4; i++) {
+		snap_listed_at(o->sn, 4, i, &ip, &li);
+		tl_ip_format(&ip, a);
+		fprintf(o->f, "add trapline4 %s\n", a);
+	}
+	fprintf(o->f, "create trapline6 hash:ip family inet6 maxelem %" PRIu64
+		" -exist\nflush trapline6\n", n6 + 1024);
+	for (i = 0; i < n6; i++) {
+		snap_listed_at(o->sn, 6, i, &ip, &li);
+		tl_ip_format(&ip, a);
+		fprintf(o->f, "add trapline6 %s\n", a);
+	}
+}
+
+static void nft_set(struct out *o, uint8_t fam)
+{
+	uint64_t n = snap_count(o->sn, fam), i;
+	struct snap_listing li;
+	struct tl_ip ip;
+	char a[TL_IP_STRLEN];
+
+	fprintf(o->f, "\tset bl%u {\n\t\ttype %s\n", fam,
+		fam == 4 ? "ipv4_addr" : "ipv6_addr");
+	if (n) {
+		fputs("\t\telements = {", o->f);
+		for (i = 0; i < n; i++) {
+			snap_listed_at(o->sn, fam, i, &ip, &li);
+			tl_ip_format(&ip, a);
+			fprintf(o->f, "%s%s%s", i ? "," : "",
+				i % 8 ? " " : "\n\t\t\t", a);
+		}
+		fputs(" }\n", o->f);
+	}
+	fputs("\t}\n", o->f);
+}
+
+/* nft -f: a table with one set per family, replaced whole. */
+static void nft(struct out *o)
+{
+	fputs("table inet trapline {\n}\ndelete table inet trapline\n"
+	      "table inet trapline {\n", o->f);
+	nft_set(o, 4);
+	nft_set(o, 6);
+	fputs("}\n", o->f);
+}
+
+static void csv_json(struct out *o, bool json)
+{
+	static const char *const kinds[6] = {"spam", "dictionary", "auth",
+					     "malware", "persistent",
+					     "operator"};
+	bool first = true;
+	uint8_t fam;
+	uint64_t i;
+	unsigned b;
+
+	fputs(json ? "[" : "ip,codes,kinds,first_seen,last_seen\n", o->f);
+	for (fam = 4; fam <= 6; fam += 2)
+		for (i = 0; i < snap_count(o->sn, fam); i++) {
+			struct snap_listing li;
+			struct tl_ip ip;
+			char a[TL_IP_STRLEN], f[TL_DAY_STRLEN], l[TL_DAY_STRLEN];
+			bool firstc = true;
+
+			snap_listed_at(o->sn, fam, i, &ip, &li);
+			tl_ip_format(&ip, a);
+			tl_day_format(li.first, f);
+			tl_day_format(li.last, l);
+			fprintf(o->f, json ? "%s\n{\"ip\":\"%s\",\"codes\":["
+					   : "%s%s,",
+				json ? (first ? "" : ",") : "", a);
+			for (b = 0; b < 6; b++)
+				if (li.codes & (1u << b)) {
+					fprintf(o->f, json ? "%s\"127.0.0.%u\""
+							   : "%s127.0.0.%u",
+						firstc ? "" : json ? "," : " ",
+						snap_code_octet(b));
+					firstc = false;
+				}
+			fputs(json ? "],\"kinds\":[" : ",", o->f);
+			firstc = true;
+			for (b = 0; b < 6; b++)
+				if (li.codes & (1u << b)) {
+					fprintf(o->f, json ? "%s\"%s\"" : "%s%s",
+						firstc ? "" : json ? "," : " ",
+						kinds[b]);
+					firstc = false;
+				}
+			fprintf(o->f, json ? "],\"first_seen\":\"%s\","
+					     "\"last_seen\":\"%s\"}"
+					   : ",%s,%s\n", f, l);
+			first = false;
+		}
+	if (json)
+		fputs("\n]\n", o->f);
+}
+
+int cmd_export(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"zone", required_argument, NULL, OPT_ZONE},
+		{"output", required_argument, NULL, OPT_OUTPUT},
+		{NULL, 0, NULL, 0},
+	};
+	static const char *const names[] = {"rbldnsd", "bind", "ipset", "nft",
+					    "csv", "json"};
+	struct cli_common c = {0};
+	struct tl_store_opts so = {0};
+	struct tl_store *s = NULL;
+	struct snap *sn = NULL;
+	struct snap_info info;
+	struct tl_policy pol;
+	struct out o = {0};
+	const char *zone = NULL, *output = NULL;
+	char dir[4096], path[4200];
+	int opt, fmt = -1, ex, rc, n;
+	size_t i;
+
+	while ((opt = getopt_long(argc, argv, "f:o:", longopts, NULL)) != -1) {
+		if (cli_common_opt(&c, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'f':
+		case OPT_FORMAT:
+			for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+				if (strcmp(optarg, names[i]) == 0)
+					fmt = (int)i;
+			if (fmt < 0) {
+				log_error("export", "unknown format '%s'",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_ZONE:
+			zone = optarg;
+			break;
+		case 'o':
+		case OPT_OUTPUT:
+			output = optarg;
+			break;
+		case OPT_HELP:
+			printf("usage: %s\n", usage_text);
+			return EXIT_OK;
+		default:
+			return cli_usage(usage_text);
+		}
+	}
+	if (fmt < 0 || optind != argc)
+		return cli_usage(usage_text);
+	ex = cli_load(&c);
+	if (ex != EXIT_OK)
+		goto out;
+	so.map_size = c.cfg.map_size;
+	rc = tl_store_open(c.data, TL_STORE_READ, &so, &s);
+	if (rc < 0) {
+		ex = cli_store_error(c.data, rc);
+		goto out;
+	}
+	n = snprintf(dir, sizeof(dir), "%s/snapshot", c.data);
+	if (n < 0 || (size_t)n >= sizeof(dir) ||
+	    (mkdir(dir, 0755) < 0 && errno != EEXIST)) {
+		log_error("export", "%s: %s", dir, strerror(errno));
+		ex = EXIT_CANTCREAT;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/bl.snap", dir);
+	tl_policy_from_config(&pol, &c.cfg);
+	rc = snap_build(s, &pol, tl_day_today(), (uint32_t)time(NULL), path,
+			&info);
+	if (rc == 0)
+		rc = snap_load(path, &sn);
+	if (rc < 0) {
+		log_error("export", "snapshot %s: %s", path, tl_strerror(rc));
+		ex = cli_exit_code(rc);
+		goto out;
+	}
+	o.f = output ? fopen(output, "we") : stdout;
+	if (!o.f) {
+		log_error("export", "%s: %s", output, strerror(errno));
+		ex = EXIT_CANTCREAT;
+		goto out;
+	}
+	o.sn = sn;
+	o.zone = zone ? zone : c.cfg.dns_zone;
+	o.txt = c.cfg.dns_txt;
+	o.serial = info.serial;
+	o.cfg = &c.cfg;
+	switch (fmt) {
+	case F_RBLDNSD: rbldnsd(&o); break;
+	case F_BIND: bind_zone(&o); break;
+	case F_IPSET: ipset(&o); break;
+	case F_NFT: nft(&o); break;
+	case F_CSV: csv_json(&o, false); break;
+	case F_JSON: csv_json(&o, true); break;
+	}
+	if (fflush(o.f) != 0 || ferror(o.f)) {
+		log_error("export", "%s: %s", output ? output : "(stdout)",
+			  strerror(errno));
+		ex = EXIT_IOERR;
+	}
+	if (output && fclose(o.f) != 0 && ex == EXIT_OK)
+		ex = EXIT_IOERR;
+	log_info("export", "%" PRIu64 " IPv4 and %" PRIu64 " IPv6 addresses "
+		 "listed (serial %" PRIu32 ")", info.n4, info.n6, info.serial);
+out:
+	snap_free(sn);
+	tl_store_close(s);
+	cli_free(&c);
+	return ex;
+}
