@@ -70,6 +70,11 @@ int cli_listen_add(char *buf, size_t size, const char *arg);
 /* Print "usage: ..." for @cmd to stderr; returns EXIT_USAGE. */
 int cli_usage(const char *usage);
 
+/* Open the store at c->data ([store] map_size from the config loaded).
+ * Returns an exit code; errors are logged. */
+int cli_open_store(struct cli_common *c, enum tl_store_mode mode,
+		   bool wait_lock, struct tl_store **s);
+
 /* Map a tl_err from opening the store to an exit code, logging why. */
 int cli_store_error(const char *dir, int err);
 /* The exit code for a tl_err (no logging). */

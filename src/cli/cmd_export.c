@@ -310,7 +310,6 @@ int cmd_export(int argc, char **argv)
 	static const char *const names[] = {"rbldnsd", "bind", "ipset", "nft",
 					    "csv", "json"};
 	struct cli_common c = {0};
-	struct tl_store_opts so = {0};
 	struct tl_store *s = NULL;
 	struct snap *sn = NULL;
 	struct snap_info info;
@@ -355,12 +354,9 @@ int cmd_export(int argc, char **argv)
 	ex = cli_load(&c);
 	if (ex != EXIT_OK)
 		goto out;
-	so.map_size = c.cfg.map_size;
-	rc = tl_store_open(c.data, TL_STORE_READ, &so, &s);
-	if (rc < 0) {
-		ex = cli_store_error(c.data, rc);
+	ex = cli_open_store(&c, TL_STORE_READ, false, &s);
+	if (ex != EXIT_OK)
 		goto out;
-	}
 	n = snprintf(dir, sizeof(dir), "%s/snapshot", c.data);
 	if (n < 0 || (size_t)n >= sizeof(dir) ||
 	    (mkdir(dir, 0755) < 0 && errno != EEXIST)) {

@@ -123,7 +123,6 @@ int cmd_ingest(int argc, char **argv)
 	struct cli_common c = {0};
 	struct ingest_opts o = {0};
 	struct ingest_stats st = {0};
-	struct tl_store_opts so = {0};
 	struct mail_rules *rules = NULL;
 	struct mail_relays relays = {0};
 	const char *format = NULL;
@@ -199,13 +198,9 @@ int cmd_ingest(int argc, char **argv)
 	o.cfg = &c.cfg;
 	o.rules = rules;
 	o.relays = &relays;
-	so.map_size = c.cfg.map_size;
-	so.wait_lock = true;
-	rc = tl_store_open(c.data, TL_STORE_WRITE, &so, &s);
-	if (rc < 0) {
-		ex = cli_store_error(c.data, rc);
+	ex = cli_open_store(&c, TL_STORE_WRITE, true, &s);
+	if (ex != EXIT_OK)
 		goto out;
-	}
 	if (following) {
 		ex = follow(s, &c, format, paths, nfiles, &o, &st);
 		goto summary;

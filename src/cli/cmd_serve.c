@@ -128,7 +128,6 @@ int cmd_serve(int argc, char **argv)
 	struct cli_common c = {0};
 	struct ingest_opts o = {0};
 	struct ingest_stats st = {0};
-	struct tl_store_opts so = {0};
 	struct mail_rules *rules = NULL;
 	struct mail_relays relays = {0};
 	struct tl_store *s = NULL;
@@ -180,12 +179,9 @@ int cmd_serve(int argc, char **argv)
 		ex = EXIT_USAGE;
 		goto out;
 	}
-	so.map_size = c.cfg.map_size;
-	rc = tl_store_open(c.data, TL_STORE_WRITE, &so, &s);
-	if (rc < 0) {
-		ex = cli_store_error(c.data, rc);
+	ex = cli_open_store(&c, TL_STORE_WRITE, false, &s);
+	if (ex != EXIT_OK)
 		goto out;
-	}
 	o.cfg = &c.cfg;
 	if (tl_listen[strspn(tl_listen, " \t,")]) {
 		ex = cli_trap_open(&c, tl_listen, s, &t);

@@ -27,7 +27,6 @@ int cmd_trap(int argc, char **argv)
 	};
 	static volatile sig_atomic_t stop;
 	struct cli_common c = {0};
-	struct tl_store_opts so = {0};
 	struct tl_store *s = NULL;
 	struct cli_trap t = {0};
 	struct trap_stats ts;
@@ -55,12 +54,9 @@ int cmd_trap(int argc, char **argv)
 	ex = cli_load(&c);
 	if (ex != EXIT_OK)
 		goto out;
-	so.map_size = c.cfg.map_size;
-	rc = tl_store_open(c.data, TL_STORE_WRITE, &so, &s);
-	if (rc < 0) {
-		ex = cli_store_error(c.data, rc);
+	ex = cli_open_store(&c, TL_STORE_WRITE, false, &s);
+	if (ex != EXIT_OK)
 		goto out;
-	}
 	ex = cli_trap_open(&c, listen[0] ? listen : NULL, s, &t);
 	if (ex != EXIT_OK)
 		goto out;

@@ -156,3 +156,14 @@ int cli_listen_add(char *buf, size_t size, const char *arg)
 	memcpy(buf + have, arg, add + 1);
 	return EXIT_OK;
 }
+
+int cli_open_store(struct cli_common *c, enum tl_store_mode mode,
+		   bool wait_lock, struct tl_store **s)
+{
+	struct tl_store_opts so = {.map_size = c->cfg.map_size,
+				   .wait_lock = wait_lock};
+	int rc;
+
+	rc = tl_store_open(c->data, mode, &so, s);
+	return rc < 0 ? cli_store_error(c->data, rc) : EXIT_OK;
+}
