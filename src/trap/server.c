@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "ev.h"
+#include "net.h"
 #include "tl_limits.h"
 #include "rcpts.h"
 #include "server.h"
@@ -1193,90 +1194,6 @@ static void *worker_main(void *arg)
 
 /* ---- setting up --------------------------------------------------------- */
 
-/* "127.0.0.1:2525", "[::1]:2525", ":2525" (all addresses), "2525". */
-static int parse_listen(const char *item, size_t len,
-			struct sockaddr_storage *ss, socklen_t *sslen)
-{
-	char host[INET6_ADDRSTRLEN + 2], *end;
-	const char *colon;
-	unsigned long port;
-	size_t hl;
-
-	memset(ss, 0, sizeof(*ss));
-	colon = memrchr(item, ':', len);
-	if (!colon) {
-		colon = item - 1; /* a port alone */
-		hl = 0;
-	} else {
-		hl = (size_t)(colon - item);
-	}
-	{
-		char pbuf[8];
-		size_t pl = len - (size_t)(colon + 1 - item);
-
-		if (pl == 0 || pl >= sizeof(pbuf))
-			return TL_ESYNTAX;
-		memcpy(pbuf, colon + 1, pl);
-		pbuf[pl] = '\0';
-		port = strtoul(pbuf, &end, 10);
-		if (*end || port > 65535)
-			return TL_ESYNTAX;
-	}
-	if (hl >= 2 && item[0] == '[' && item[hl - 1] == ']') {
-		item++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host))
-		return TL_ESYNTAX;
-	memcpy(host, item, hl);
-	host[hl] = '\0';
-	if (hl == 0 || strchr(host, ':')) {
-		struct sockaddr_in6 *s6 = (void *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (hl && inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return TL_ESYNTAX;
-		if (!hl)
-			s6->sin6_addr = in6addr_any;
-		*sslen = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (void *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return TL_ESYNTAX;
-		*sslen = sizeof(*s4);
-	}
-	return 0;
-}
-
-static int bind_one(struct sockaddr_storage *ss, socklen_t len)
-{
-	int one = 1, fd, rc;
-
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		goto fail;
-	if (ss->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)ss, len) < 0 || listen(fd, 1024) < 0)
-		goto fail;
-	/* Port 0: the first bind chose one; the others share it. */
-	if (getsockname(fd, (struct sockaddr *)ss, &len) < 0)
-		goto fail;
-	return fd;
-fail:
-	rc = -errno;
-	close(fd);
-	return rc;
-}
-
 static unsigned ncpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1341,7 +1258,7 @@ int trap_server_new(const struct trap_setup *su, struct trap_server **out)
 			rc = TL_ELIMIT;
 			goto fail;
 		}
-		rc = parse_listen(it, l, &srv->addrs[srv->naddrs],
+		rc = tl_net_parse(it, l, &srv->addrs[srv->naddrs],
 				  &srv->addrlens[srv->naddrs]);
 		if (rc < 0) {
 			log_error("trap", "listen address '%.*s': want "
@@ -1371,7 +1288,8 @@ int trap_server_new(const struct trap_setup *su, struct trap_server **out)
 		if (rc < 0)
 			goto fail;
 		for (j = 0; j < srv->naddrs; j++) {
-			int fd = bind_one(&srv->addrs[j], srv->addrlens[j]);
+			int fd = tl_net_listen(&srv->addrs[j], srv->addrlens[j],
+					       SOCK_STREAM);
 
 			if (fd < 0) {
 				char a[INET6_ADDRSTRLEN] = "?";
