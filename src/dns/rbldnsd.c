@@ -512,9 +512,13 @@ static uint32_t parse_value(struct loader *ld, const char *s, uint32_t def)
 			warn(ld, "unrecognized value for an entry");
 			return 0;
 		} else {
-			/* A only: the TXT of the default */
-			txt = d->pool + d->val[def].off;
-			return intern(ld, a, txt, strlen(txt));
+			/* A only: the TXT of the default, copied out of
+			 * the pool that interning may move */
+			char dtxt[RBL_TXT_MAX + 1];
+
+			len = strlen(d->pool + d->val[def].off);
+			memcpy(dtxt, d->pool + d->val[def].off, len);
+			return intern(ld, a, dtxt, len);
 		}
 	} else {
 		a = d->val[def].a;
