@@ -262,10 +262,13 @@ def qname(addr, six, zone):
 
 
 def build_query(qid, labels, qtype):
-    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
+    # EDNS0 (RFC 6891) with a 4096-byte payload: without it rbldnsd
+    # quietly leaves out the RRs that do not fit in 512 bytes
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 1)
     for lab in labels:
         q += bytes([len(lab)]) + lab.encode()
-    return q + b"\0" + struct.pack(">HH", qtype, 1)
+    q += b"\0" + struct.pack(">HH", qtype, 1)
+    return q + b"\0" + struct.pack(">HHIH", 41, 4096, 0, 0)
 
 
 def skip_name(m, i):
@@ -290,6 +293,8 @@ def parse_answer(m):
         i += 10
         rrs.append((t, m[i:i + rdl]))
         i += rdl
+    if flags & 0x0200:
+        raise RuntimeError("truncated answer: results would be partial")
     return qid, flags & 15, rrs
 
 
