@@ -111,6 +111,7 @@ int cmd_ingest(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_trap(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_dns(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);

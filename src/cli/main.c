@@ -17,6 +17,7 @@ static const struct {
 	{"simulate", cmd_simulate, "a synthetic trap network's event stream"},
 	{"store", cmd_store, "the store itself: info, verify, compact"},
 	{"trap", cmd_trap, "the SMTP spam trap"},
+	{"dns", cmd_dns, "the DNS block list (bl and hist zones)"},
 	{"export", cmd_export, "the listed set for rbldnsd, BIND, ipset, nft"},
 	{"serve", cmd_serve, "everything on one machine: the sensors, ..."},
 };

@@ -119,6 +119,8 @@ static const struct key keys[] = {
 	 "DNS listen addresses"},
 	{"dns", "zone", K_STR, OFF(dns_zone), "bl.example.org",
 	 "the block list zone; the history zone is hist.<zone>"},
+	{"dns", "refresh", K_SECONDS, OFF(dns_refresh), "60s",
+	 "how often the snapshot is compiled again from the store"},
 	{"dns", "ns", K_STR, OFF(dns_ns), "localhost",
 	 "the zone's name servers (NS), space separated; the first is the "
 	 "SOA's primary"},

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/* answer.c -- the block-list zones' answers (RFC 5782, 2308, 8020) */
+#include <stdio.h>
+#include <string.h>
+
+#include "dnsbl.h"
+#include "trapline/config.h"
+#include "trapline/err.h"
+#include "trapline/log.h"
+
+#define TEST_POINT_TXT "RFC 5782 test point"
+
+static int name(const char *text, uint8_t *out, size_t *len, const char *key)
+{
+	int rc = dns_name_from_text(text, strlen(text), out, len);
+
+	if (rc < 0)
+		log_error("dns", "[dns] %s: '%s' is not a domain name", key,
+			  text);
+	return rc < 0 ? TL_ESYNTAX : 0;
+}
+
+int dnsbl_zones_init(struct dnsbl_zones *z, const char *zone, const char *ns,
+		     const char *hostmaster, const char *txt)
+{
+	char hist[DNS_NAME_MAX + 8], item[DNS_NAME_MAX + 1];
+	const char *p = ns, *it;
+	size_t l, len;
+
+	memset(z, 0, sizeof(*z));
+	if (name(zone, z->bl, &z->bl_len, "zone") < 0)
+		return TL_ESYNTAX;
+	snprintf(hist, sizeof(hist), "hist.%s", zone);
+	if (name(hist, z->hist, &z->hist_len, "zone") < 0)
+		return TL_ESYNTAX;
+	while (tl_config_next_item(&p, &it, &l) && z->nns < 8) {
+		if (l >= sizeof(item))
+			return TL_ESYNTAX;
+		memcpy(item, it, l);
+		item[l] = '\0';
+		if (name(item, z->ns[z->nns], &len, "ns") < 0)
+			return TL_ESYNTAX;
+		z->nns++;
+	}
+	if (!z->nns && name("localhost", z->ns[z->nns++], &len, "ns") < 0)
+		return TL_ESYNTAX;
+	if (name(hostmaster, z->rname, &len, "hostmaster") < 0)
+		return TL_ESYNTAX;
+	snprintf(z->txt, sizeof(z->txt), "%s", txt);
+	z->ttl = 300;
+	z->neg_ttl = 300;
+	z->edns_payload = 1232; /* no IP fragmentation (DNS flag day 2020) */
+	return 0;
+}
+
+static void add_soa(struct dns_resp *r, const struct dnsbl_zones *z,
+		    const uint8_t *apex, uint32_t serial)
+{
+	struct dns_soa soa = {z->ns[0], z->rname, serial, 3600, 600, 604800,
+			      z->neg_ttl};
+
+	dns_resp_add_soa(r, apex, z->neg_ttl, &soa);
+}
+
+/* No data or no name: the SOA in the authority section (RFC 2308). */
+static void negative(struct dns_resp *r, const struct dnsbl_zones *z,
+		     const uint8_t *apex, uint32_t serial, unsigned rcode)
+{
+	dns_resp_set_rcode(r, rcode);
+	dns_resp_section(r, DNS_SEC_AUTHORITY);
+	add_soa(r, z, apex, serial);
+}
+
+static void apex_answer(struct dns_resp *r, const struct dnsbl_zones *z,
+			const uint8_t *apex, uint32_t serial, uint16_t qtype)
+{
+	unsigned i;
+
+	if (qtype == DNS_TYPE_SOA || qtype == DNS_TYPE_ANY)
+		add_soa(r, z, NULL, serial);
+	if (qtype == DNS_TYPE_NS || qtype == DNS_TYPE_ANY)
+		for (i = 0; i < z->nns; i++)
+			dns_resp_add_ns(r, NULL, z->ttl, z->ns[i]);
+	if (qtype != DNS_TYPE_SOA && qtype != DNS_TYPE_NS &&
+	    qtype != DNS_TYPE_ANY)
+		negative(r, z, apex, serial, DNS_RCODE_NOERROR);
+}
+
+/* A listed address in the bl zone. */
+static void listed_answer(struct dns_resp *r, const struct dnsbl_zones *z,
+			  const struct tl_ip *ip, const struct snap_listing *li,
+			  bool test_point, uint32_t serial, uint16_t qtype)
+{
+	char txt[1024];
+	unsigned b;
+	size_t n;
+
+	if (qtype == DNS_TYPE_A || qtype == DNS_TYPE_ANY)
+		for (b = 0; b < 6; b++)
+			if (li->codes & (1u << b)) {
+				uint8_t a[4] = {127, 0, 0, snap_code_octet(b)};
+
+				dns_resp_add_a(r, NULL, z->ttl, a);
+			}
+	if (qtype == DNS_TYPE_TXT || qtype == DNS_TYPE_ANY) {
+		if (test_point)
+			n = (size_t)snprintf(txt, sizeof(txt), "%s",
+					     TEST_POINT_TXT);
+		else
+			n = snap_txt(z->txt, ip, li, txt, sizeof(txt));
+		dns_resp_add_txt(r, NULL, z->ttl, txt, n);
+	}
+	if (qtype != DNS_TYPE_A && qtype != DNS_TYPE_TXT &&
+	    qtype != DNS_TYPE_ANY)
+		negative(r, z, z->bl, serial, DNS_RCODE_NOERROR);
+}
+
+static void hist_answer(struct dns_resp *r, const struct dnsbl_zones *z,
+			const struct snap_history *h, tl_day today,
+			uint32_t serial, uint16_t qtype)
+{
+	long years = (h->last - h->first) / 365, days = today - h->last;
+	uint8_t a[4] = {127, (uint8_t)(years > 255 ? 255 : years),
+			(uint8_t)(days > 255 ? 255 : days < 0 ? 0 : days),
+			(uint8_t)h->kinds};
+	char txt[96], f[TL_DAY_STRLEN], l[TL_DAY_STRLEN];
+	int n;
+
+	if (qtype == DNS_TYPE_A || qtype == DNS_TYPE_ANY)
+		dns_resp_add_a(r, NULL, z->ttl, a);
+	if (qtype == DNS_TYPE_TXT || qtype == DNS_TYPE_ANY) {
+		tl_day_format(h->first, f);
+		tl_day_format(h->last, l);
+		n = snprintf(txt, sizeof(txt), "first seen %s, last seen %s",
+			     f, l);
+		dns_resp_add_txt(r, NULL, z->ttl, txt, (size_t)n);
+	}
+	if (qtype != DNS_TYPE_A && qtype != DNS_TYPE_TXT &&
+	    qtype != DNS_TYPE_ANY)
+		negative(r, z, z->hist, serial, DNS_RCODE_NOERROR);
+}
+
+/* Reads the untrusted packet only through dns_query_parse. */
+size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
+		    const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
+		    struct dnsbl_stats *st)
+{
+	struct dns_query q;
+	struct dns_zone_pos pos;
+	struct dns_resp r;
+	struct snap_info info = {0};
+	struct dnsbl_counts *c;
+	const uint8_t *apex;
+	enum dns_verdict v;
+	enum dns_rev rev;
+	struct tl_ip ip;
+	bool hist;
+	size_t max;
+
+	v = dns_query_parse(pkt, len, &q);
+	if (v == DNS_Q_DROP)
+		return 0;
+	max = dns_reply_max(&q, tcp, z->edns_payload);
+	if (v != DNS_Q_OK || q.opcode != DNS_OPCODE_QUERY) {
+		atomic_fetch_add(&st->other, 1);
+		if (v == DNS_Q_OK) /* NOTIFY: we are nobody's secondary */
+			q.rcode = DNS_RCODE_NOTIMP;
+		return dns_resp_error(out, max, &q, z->edns_payload);
+	}
+	hist = dns_name_in_zone(&q, z->hist, z->hist_len, &pos);
+	if (q.qclass != DNS_CLASS_IN ||
+	    (!hist && !dns_name_in_zone(&q, z->bl, z->bl_len, &pos))) {
+		/* Not ours (version.bind and friends included). */
+		atomic_fetch_add(&st->other, 1);
+		q.rcode = DNS_RCODE_REFUSED;
+		return dns_resp_error(out, max, &q, z->edns_payload);
+	}
+	c = hist ? &st->hist : &st->bl;
+	apex = hist ? z->hist : z->bl;
+	atomic_fetch_add(&c->total, 1);
+	if (!sn) {
+		atomic_fetch_add(&c->errors, 1);
+		q.rcode = DNS_RCODE_SERVFAIL;
+		return dns_resp_error(out, max, &q, z->edns_payload);
+	}
+	snap_get_info(sn, &info);
+	if (dns_resp_init(&r, out, max, &q, DNS_RESP_AA, z->edns_payload) < 0)
+		return 0;
+	if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
+		/* Zone transfers are not offered (yet): refused. */
+		atomic_fetch_add(&c->refused, 1);
+		dns_resp_set_rcode(&r, DNS_RCODE_REFUSED);
+		return dns_resp_finish(&r);
+	}
+	if (pos.nleft == 0) {
+		apex_answer(&r, z, apex, info.serial, q.qtype);
+		return dns_resp_finish(&r);
+	}
+	rev = dns_rev_parse(&q, pos.nleft, DNS_REV_V4 | DNS_REV_V6, &ip);
+	if (rev == DNS_REV_PARTIAL) {
+		/* An empty non-terminal: it exists, with no data. */
+		negative(&r, z, apex, info.serial, DNS_RCODE_NOERROR);
+		return dns_resp_finish(&r);
+	}
+	if (rev == DNS_REV_ADDR && !hist) {
+		struct snap_listing li;
+		bool tp = ip.family == 4 && tl_ip_v4(&ip) == 0x7f000002;
+
+		if (tp) {
+			memset(&li, 0, sizeof(li));
+			li.codes = SNAP_SPAM;
+		}
+		if (tp || snap_lookup(sn, &ip, &li)) {
+			atomic_fetch_add(&c->listed, 1);
+			listed_answer(&r, z, &ip, &li, tp, info.serial,
+				      q.qtype);
+			return dns_resp_finish(&r);
+		}
+	} else if (rev == DNS_REV_ADDR) {
+		struct snap_history h;
+
+		if (snap_history(sn, &ip, &h)) {
+			atomic_fetch_add(&c->listed, 1);
+			hist_answer(&r, z, &h, info.day, info.serial, q.qtype);
+			return dns_resp_finish(&r);
+		}
+	}
+	atomic_fetch_add(&c->nxdomain, 1);
+	negative(&r, z, apex, info.serial, DNS_RCODE_NXDOMAIN);
+	return dns_resp_finish(&r);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* dnsbl.h -- what the block-list zones answer (RFC 5782), without I/O
+ *
+ * Two zones from one snapshot (DESIGN.md): ZONE, where a listed address
+ * gets an A record per code (127.0.0.2 spam ... 127.0.0.10 operator) and
+ * a TXT from the template; and hist.ZONE, where every address in the
+ * history gets A 127.Y.D.K (whole years between first and last seen, days
+ * since last seen, a bitmask of kinds). The apex of each has SOA and NS;
+ * a name that is not listed is NXDOMAIN with the SOA for negative caching
+ * (RFC 2308); an empty non-terminal such as 69.2.81.ZONE is NOERROR with
+ * no data (RFC 8020, so QNAME minimisation works); a name outside both is
+ * REFUSED; CHAOS queries (version.bind) are REFUSED.
+ */
+#ifndef TRAPLINE_DNS_DNSBL_H
+#define TRAPLINE_DNS_DNSBL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/snapshot.h"
+#include "wire.h"
+
+/* The zones served, built once from the configuration. */
+struct dnsbl_zones {
+	uint8_t bl[DNS_NAME_MAX];   /* the block list apex, wire form */
+	size_t bl_len;
+	uint8_t hist[DNS_NAME_MAX]; /* hist.<bl> */
+	size_t hist_len;
+	uint8_t ns[8][DNS_NAME_MAX]; /* NS names ([dns] ns) */
+	unsigned nns;
+	uint8_t rname[DNS_NAME_MAX]; /* SOA mailbox ([dns] hostmaster) */
+	char txt[1024];             /* TXT template ([dns] txt) */
+	uint32_t ttl;               /* answers (s) */
+	uint32_t neg_ttl;           /* SOA minimum: negative answers (s) */
+	uint16_t edns_payload;      /* UDP size we advertise and accept */
+};
+
+/* Query counters of one zone (atomics: every worker adds to them). */
+struct dnsbl_counts {
+	atomic_uint_fast64_t total, listed, nxdomain, errors, refused;
+};
+
+struct dnsbl_stats {
+	struct dnsbl_counts bl, hist;
+	atomic_uint_fast64_t other; /* malformed, outside the zones */
+};
+
+/*
+ * Build the zones from [dns] zone, ns, hostmaster and txt. Returns 0, or
+ * TL_ESYNTAX naming the bad value in the log.
+ */
+int dnsbl_zones_init(struct dnsbl_zones *z, const char *zone, const char *ns,
+		     const char *hostmaster, const char *txt);
+
+/*
+ * Answer the query in @pkt (@len untrusted bytes) from @sn (may be NULL:
+ * no data yet: SERVFAIL) into @out (DNS_TCP_MAX bytes for TCP, else at
+ * least the EDNS payload). @tcp: the query came over TCP (no truncation
+ * below 64 KiB). Returns the reply's length, or 0 when nothing is to be
+ * sent (a response, a runt). Counts into @st.
+ */
+size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
+		    const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
+		    struct dnsbl_stats *st);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* server.h -- the DNS block-list server: UDP and TCP workers, snapshots */
+#ifndef TRAPLINE_DNS_SERVER_H
+#define TRAPLINE_DNS_SERVER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dnsbl.h"
+
+struct dns_server;
+
+struct dns_setup {
+	const char *listen;     /* "127.0.0.1:5353 [::1]:5353" */
+	unsigned workers;       /* 0: one per CPU */
+	const struct dnsbl_zones *zones; /* borrowed */
+	const char *snap_path;  /* the snapshot file the server maps */
+};
+
+/*
+ * Bind every listener (UDP and TCP, one of each per worker per address,
+ * SO_REUSEPORT) and map the snapshot if it is there (else queries get
+ * SERVFAIL until one loads). Returns 0 or a TL_E*.
+ */
+int dns_server_new(const struct dns_setup *su, struct dns_server **out);
+int dns_server_port(const struct dns_server *srv);
+int dns_server_start(struct dns_server *srv);
+/*
+ * Map the snapshot file again and switch to it atomically; a file that is
+ * missing or fails its checks is refused with a log line and the server
+ * goes on answering from the one it has. Returns 0 or the error.
+ */
+int dns_server_reload(struct dns_server *srv);
+int dns_server_stop(struct dns_server *srv);
+void dns_server_free(struct dns_server *srv);
+struct dnsbl_stats *dns_server_stats(struct dns_server *srv);
+
+#endif
