@@ -52,6 +52,7 @@ struct tl_config {
 	char dns_zone[TL_CONFIG_STR];
 	char dns_txt[TL_CONFIG_STR];
 	unsigned dns_refresh;               /* seconds between snapshots */
+	unsigned dns_workers;               /* 0 = one per CPU */
 	char dns_ns[TL_CONFIG_STR];         /* NS names, first = SOA mname */
 	char dns_hostmaster[TL_CONFIG_STR]; /* SOA rname */
 	/* [policy] */

@@ -187,6 +187,7 @@ int cmd_dns(int argc, char **argv)
 	}
 	su.listen = listen[0] ? listen : c.cfg.dns_listen;
 	su.zones = &zones;
+	su.workers = c.cfg.dns_workers;
 	su.snap_path = path;
 	rc = dns_server_new(&su, &srv);
 	if (rc < 0) {
@@ -199,6 +200,9 @@ int cmd_dns(int argc, char **argv)
 		ex = cli_exit_code(rc);
 		goto out;
 	}
+	/* The snapshot there was refused: build a good one now. */
+	if (!dns_server_has_data(srv))
+		rebuild(&c, path, srv);
 	cli_on_signals(&stop, true);
 	signal(SIGUSR1, on_usr1);
 	last = time(NULL);

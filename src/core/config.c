@@ -119,6 +119,9 @@ static const struct key keys[] = {
 	 "DNS listen addresses"},
 	{"dns", "zone", K_STR, OFF(dns_zone), "bl.example.org",
 	 "the block list zone; the history zone is hist.<zone>"},
+	{"dns", "workers", K_UINT, OFF(dns_workers), "0",
+	 "worker threads, each with its own UDP and TCP sockets "
+	 "(SO_REUSEPORT); 0 = one per CPU"},
 	{"dns", "refresh", K_SECONDS, OFF(dns_refresh), "60s",
 	 "how often the snapshot is compiled again from the store"},
 	{"dns", "ns", K_STR, OFF(dns_ns), "localhost",

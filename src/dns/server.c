@@ -437,6 +437,16 @@ int dns_server_port(const struct dns_server *srv)
 	return srv->port;
 }
 
+bool dns_server_has_data(struct dns_server *srv)
+{
+	bool has;
+
+	pthread_mutex_lock(&srv->snap_mu);
+	has = srv->cur != NULL;
+	pthread_mutex_unlock(&srv->snap_mu);
+	return has;
+}
+
 struct dnsbl_stats *dns_server_stats(struct dns_server *srv)
 {
 	return &srv->stats;

@@ -33,6 +33,8 @@ int dns_server_start(struct dns_server *srv);
  */
 int dns_server_reload(struct dns_server *srv);
 int dns_server_stop(struct dns_server *srv);
+/* Is a snapshot being served? */
+bool dns_server_has_data(struct dns_server *srv);
 void dns_server_free(struct dns_server *srv);
 struct dnsbl_stats *dns_server_stats(struct dns_server *srv);
 

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# bench/dns.sh -- the DNS block list against rbldnsd, with dnsperf.
+#
+# usage: bench/dns.sh [LISTED] [RATE] [SECONDS]
+#   LISTED   listed IPv4 addresses (default 1000000; the issue asks for
+#            1000000 and 10000000)
+#   RATE     fixed offered load for the CPU figure (queries/s, default 20000)
+#   SECONDS  length of each dnsperf run (default 20)
+#   TRAPLINE_BIN  the binary (default build/trapline)
+#
+# The data: LISTED random public IPv4 addresses, each with a spam event
+# yesterday, ingested into a store (cached in bench/data/dns-LISTED/).
+# trapline serves it from its snapshot; rbldnsd (Debian's) serves the same
+# list from `trapline export --format rbldnsd` as ZONE:combined:FILE. Both
+# run with one thread (trapline: [dns] workers = 1), on loopback.
+# The query file is half listed, half not, 200,000 queries, shuffled.
+#
+# Figures, each server in the same run:
+#   - load time: rbldnsd from start to "zones reloaded"; trapline the
+#     snapshot build plus its load (from the log);
+#   - CPU per answered query at RATE (user+system of the server process
+#     from /proc over the run, divided by the queries dnsperf got answers
+#     for), and the ratio;
+#   - peak queries/s (dnsperf without -Q; on two cores dnsperf itself may
+#     be the limit: the script reports its own CPU too);
+#   - resident memory (VmRSS) per listed address;
+#   - a reload under steady load: lost queries and the worst latency.
+# Prints a Markdown block for bench/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+listed=${1:-1000000}
+rate=${2:-20000}
+secs=${3:-20}
+bin=${TRAPLINE_BIN:-$PWD/build/trapline}
+py=/usr/bin/python3
+dir=bench/data/dns-$listed
+zone=bl.bench
+export TRAPLINE_NOW=2026-11-27 TZ=UTC
+mkdir -p "$dir"
+
+if [ ! -s "$dir/listed.txt" ]; then
+	echo "generating $listed addresses" >&2
+	"$py" - "$listed" "$dir" <<'PY'
+import random, sys
+n, d = int(sys.argv[1]), sys.argv[2]
+rnd = random.Random(11)
+seen = set()
+def public():
+    while True:
+        a = rnd.randrange(1 << 32)
+        o = a >> 24
+        if o in (0, 10, 127) or o >= 224 or (a >> 16) in (0xa9fe, 0xc0a8) \
+           or (a >> 20) == 0xac1 or (a >> 22) == (100 << 2 | 1):
+            continue
+        return a
+def dotted(a):
+    return "%d.%d.%d.%d" % (a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255)
+with open(d + "/listed.txt", "w") as f, open(d + "/events.ndjson", "w") as e:
+    while len(seen) < n:
+        a = public()
+        if a in seen:
+            continue
+        seen.add(a)
+        f.write(dotted(a) + "\n")
+        e.write('{"time":"2026-11-26T12:00:00Z","ip":"%s"}\n' % dotted(a))
+listed = list(seen)
+q = []
+for i in range(100000):
+    a = listed[rnd.randrange(len(listed))]
+    q.append(a)
+    while True:
+        b = public()
+        if b not in seen:
+            break
+    q.append(b)
+rnd.shuffle(q)
+with open(d + "/queries.txt", "w") as f:
+    for a in q:
+        f.write("%d.%d.%d.%d.bl.bench A\n" % (a & 255, a >> 8 & 255, a >> 16 & 255, a >> 24))
+PY
+fi
+if [ ! -d "$dir/store" ]; then
+	"$bin" ingest --quiet --data "$dir/store" "$dir/events.ndjson"
+fi
+printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\n' "$zone" >"$dir/dns.conf"
+
+free_port() {
+	"$py" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; } # clock ticks
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+tck=$(getconf CLK_TCK)
+
+# dnsperf at a fixed rate against $1 (port); prints "answered cpu_ticks".
+fixed() {
+	local port=$1 pid=$2 c0 c1 out
+	c0=$(cpu "$pid")
+	out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" \
+		-l "$secs" -Q "$rate" -q 500 2>&1)
+	c1=$(cpu "$pid")
+	echo "$(echo "$out" | awk '/Queries completed/ {print $3}') $((c1 - c0))"
+}
+peak() {
+	dnsperf -s 127.0.0.1 -p "$1" -d "$dir/queries.txt" -l 10 -c 4 -q 500 \
+		2>&1 | awk '/Queries per second/ {print $4}'
+}
+
+# ---- trapline ----
+rm -f "$dir/store/snapshot/bl.snap"
+tport=$(free_port)
+t0=$(date +%s.%N)
+"$bin" dns --data "$dir/store" --config "$dir/dns.conf" \
+	--listen "127.0.0.1:$tport" 2>"$dir/trapline.log" &
+tpid=$!
+until grep -q "listening on port" "$dir/trapline.log"; do sleep 0.05; done
+t1=$(date +%s.%N)
+tload=$(echo "$t1 - $t0" | bc -l)
+read -r tans tticks <<<"$(fixed "$tport" "$tpid")"
+trss=$(rss "$tpid")
+tpeak=$(peak "$tport")
+# A reload under steady load: rebuild the snapshot (SIGHUP) mid-run.
+( sleep $((secs / 2)); kill -HUP "$tpid" ) &
+treload=$(dnsperf -s 127.0.0.1 -p "$tport" -d "$dir/queries.txt" -l "$secs" \
+	-Q "$rate" -q 500 2>&1)
+tlost=$(echo "$treload" | awk '/Queries lost/ {print $3}')
+tmax=$(echo "$treload" | sed -n 's/.*Average Latency.*max \([0-9.]*\)).*/\1/p')
+kill -TERM "$tpid"
+wait "$tpid" || true
+
+# ---- rbldnsd ----
+"$bin" export --data "$dir/store" --config "$dir/dns.conf" --format rbldnsd \
+	--output "$dir/bl.rbl" 2>/dev/null
+chmod 755 "$dir"
+rport=$(free_port)
+r0=$(date +%s.%N)
+rbldnsd -n -f -q -b "127.0.0.1/$rport" -w "$PWD/$dir" \
+	"$zone:combined:bl.rbl" 2>"$dir/rbldnsd.log" &
+rpid=$!
+until grep -q "zones reloaded" "$dir/rbldnsd.log"; do sleep 0.05; done
+r1=$(date +%s.%N)
+rload=$(echo "$r1 - $r0" | bc -l)
+read -r rans rticks <<<"$(fixed "$rport" "$rpid")"
+rrss=$(rss "$rpid")
+rpeak=$(peak "$rport")
+( sleep $((secs / 2)); touch "$dir/bl.rbl"; kill -HUP "$rpid" ) &
+rreload=$(dnsperf -s 127.0.0.1 -p "$rport" -d "$dir/queries.txt" -l "$secs" \
+	-Q "$rate" -q 500 2>&1)
+rlost=$(echo "$rreload" | awk '/Queries lost/ {print $3}')
+rmax=$(echo "$rreload" | sed -n 's/.*Average Latency.*max \([0-9.]*\)).*/\1/p')
+kill -TERM "$rpid"
+wait "$rpid" || true
+
+us() { echo "$2 * 1000000 / $tck / $1" | bc -l; }
+tus=$(us "$tans" "$tticks")
+rus=$(us "$rans" "$rticks")
+printf '### DNS: trapline dns vs rbldnsd, %s listed IPv4 (%s)\n\n' \
+	"$listed" "$(date -u +%Y-%m-%d)"
+printf 'Command: `bench/dns.sh %s %s %s`\n\n' "$listed" "$rate" "$secs"
+printf '| figure | rbldnsd | trapline | ratio |\n|---|---|---|---|\n'
+printf '| start to answering (s) | %.2f | %.2f (snapshot build + load) | %.2f |\n' \
+	"$rload" "$tload" "$(echo "$tload / $rload" | bc -l)"
+printf '| CPU per answered query at %s q/s (µs) | %.2f | %.2f | %.2f |\n' \
+	"$rate" "$rus" "$tus" "$(echo "$tus / $rus" | bc -l)"
+printf '| answered at %s q/s for %s s | %s | %s | |\n' "$rate" "$secs" \
+	"$rans" "$tans"
+printf '| peak queries/s (dnsperf -c 4, no limit) | %s | %s | %.2f |\n' \
+	"$rpeak" "$tpeak" "$(echo "$tpeak / $rpeak" | bc -l)"
+printf '| VmRSS (KiB) | %s | %s | |\n' "$rrss" "$trss"
+printf '| resident bytes per listed address | %.1f | %.1f | %.2f |\n' \
+	"$(echo "$rrss * 1024 / $listed" | bc -l)" \
+	"$(echo "$trss * 1024 / $listed" | bc -l)" \
+	"$(echo "$trss / $rrss" | bc -l)"
+printf '| reload under load: queries lost | %s | %s | |\n' "$rlost" "$tlost"
+printf '| reload under load: worst latency (s) | %s | %s | |\n' "$rmax" "$tmax"

@@ -1,0 +1,236 @@
+"""trapline dns with real clients: dig over UDP and TCP, raw packets.
+
+The server compiles its snapshot from the store at start; each test
+starts it on a free loopback port and asks what mail servers and
+resolvers ask (RFC 5782), plus what they should never get wrong.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, ev, lines
+
+pytestmark = pytest.mark.skipif(not shutil.which("dig"), reason="dig missing")
+
+EVENTS = lines(
+    ev("2026-11-26T10:00:00Z", "81.2.69.160"),
+    ev("2026-11-25T10:00:00Z", "81.2.69.160", "auth"),
+    ev("2026-11-26T10:00:00Z", "2a02:c7f::1", "dictionary"),
+    ev("2016-10-01T10:00:00Z", "81.2.69.161"),
+    ev("2026-10-01T10:00:00Z", "81.2.69.161"),
+)
+
+
+class Dns:
+    def __init__(self, tl, tmp_path, txt=None):
+        cfg = tmp_path / "dns.conf"
+        body = "[dns]\nzone = bl.test\nworkers = 2\n"
+        if txt:
+            body += "txt = %s\n" % txt
+        cfg.write_text(body)
+        self.log = open(tmp_path / "dns.log", "w+")
+        self.p = subprocess.Popen([BIN, "dns", "--data", tl.data, "--config",
+                                   str(cfg), "--listen", "127.0.0.1:0"],
+                                  env=tl.env, stderr=self.log)
+        end = time.time() + 30
+        self.port = None
+        while not self.port and time.time() < end:
+            self.log.seek(0)
+            m = re.search(r"listening on port (\d+)", self.log.read())
+            self.port = m and int(m.group(1))
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert self.port, self.text()
+
+    def text(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def dig(self, name, qtype="A", *opts):
+        p = subprocess.run(["dig", "@127.0.0.1", "-p", str(self.port),
+                            "+time=2", "+tries=1", *opts, name, qtype],
+                           capture_output=True, timeout=20)
+        return p.stdout.decode()
+
+    def short(self, name, qtype="A", *opts):
+        return sorted(l for l in self.dig(name, qtype, "+short", *opts).splitlines() if l)
+
+    def status(self, name, qtype="A", *opts):
+        m = re.search(r"status: (\w+)", self.dig(name, qtype, *opts))
+        return m and m.group(1)
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        return self.p.wait(timeout=20)
+
+
+@pytest.fixture
+def dns(tl, tmp_path):
+    tl.ingest(EVENTS)
+    servers = []
+
+    def start(**kw):
+        d = Dns(tl, tmp_path, **kw)
+        servers.append(d)
+        return d
+    yield start
+    for d in servers:
+        if d.p.poll() is None:
+            d.p.kill()
+            d.p.wait()
+
+
+def test_listed_addresses_and_test_points(dns):
+    d = dns()
+    assert d.short("160.69.2.81.bl.test") == ["127.0.0.2", "127.0.0.4"]
+    txt = d.short("160.69.2.81.bl.test", "TXT")
+    assert txt == ['"Listed: spam, auth source since 2026-11-25, last seen '
+                   '2026-11-26; see https://example.org/ip/81.2.69.160"']
+    v6 = ".".join(reversed("2a020c7f000000000000000000000001")) + ".bl.test"
+    assert d.short(v6) == ["127.0.0.3"]
+    # RFC 5782 5: 127.0.0.2 listed, 127.0.0.1 not; the IPv6 forms too.
+    assert d.short("2.0.0.127.bl.test") == ["127.0.0.2"]
+    assert d.status("1.0.0.127.bl.test") == "NXDOMAIN"
+    v6tp = ".".join(reversed("00000000000000000000ffff7f000002")) + ".bl.test"
+    assert d.short(v6tp) == ["127.0.0.2"]
+    assert d.stop() == 0
+
+
+def test_negative_answers_carry_the_soa(dns):
+    d = dns()
+    out = d.dig("161.69.2.81.bl.test")                  # lapsed listing
+    assert "status: NXDOMAIN" in out
+    assert re.search(r"AUTHORITY SECTION:\nbl\.test\.\s+\d+\s+IN\s+SOA", out)
+    assert d.status("x.bl.test") == "NXDOMAIN"           # not an address
+    # An empty non-terminal exists (QNAME minimisation, RFC 9156).
+    out = d.dig("69.2.81.bl.test")
+    assert "status: NOERROR" in out and "ANSWER: 0" in out
+    assert d.status("160.69.2.81.bl.test", "AAAA") == "NOERROR"
+    assert d.stop() == 0
+
+
+def test_apex_outside_and_chaos(dns):
+    d = dns()
+    soa = d.short("bl.test", "SOA")
+    assert soa and soa[0].startswith("localhost. hostmaster.example.org.")
+    assert d.short("bl.test", "NS") == ["localhost."]
+    assert d.status("example.com") == "REFUSED"
+    assert d.status("version.bind", "TXT", "-c", "CH") == "REFUSED"
+    assert d.status("bl.test", "AXFR", "+tcp") in (None, "REFUSED")
+    assert d.stop() == 0
+
+
+def test_case_tcp_edns_and_hist(dns):
+    d = dns()
+    out = d.dig("160.69.2.81.BL.Test")
+    assert "160.69.2.81.BL.Test." in out                 # echoed as asked
+    assert d.short("160.69.2.81.bl.test", "A", "+tcp") == ["127.0.0.2", "127.0.0.4"]
+    out = d.dig("160.69.2.81.bl.test", "A", "+edns=0", "+bufsize=1232")
+    assert "; EDNS: version: 0" in out
+    out = d.dig("160.69.2.81.bl.test", "A", "+edns=1", "+noednsnegotiation")
+    assert "status: BADVERS" in out
+    # hist: 127.Y.D.K: ten years, 57 days since, spam only.
+    assert d.short("161.69.2.81.hist.bl.test") == ["127.10.57.1"]
+    assert d.short("160.69.2.81.hist.bl.test") == ["127.0.1.5"]
+    assert d.status("1.2.3.4.hist.bl.test") == "NXDOMAIN"
+    assert d.stop() == 0
+
+
+def test_truncation_over_udp_and_tcp_fallback(dns):
+    d = dns(txt="listed " * 90 + "%k $")
+    out = d.dig("160.69.2.81.bl.test", "TXT", "+noedns", "+ignore")
+    assert re.search(r"flags:[^;]*\btc\b", out)
+    full = d.dig("160.69.2.81.bl.test", "TXT", "+noedns")  # dig retries TCP
+    # The TXT comes whole over TCP, in 255-byte character-strings.
+    assert "(TCP)" in full
+    # (one "listed" may straddle two 255-byte character-strings)
+    assert full.count("listed") >= 89 and "81.2.69.160" in full
+    assert d.stop() == 0
+
+
+def query(port, pkt):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    s.sendto(pkt, ("127.0.0.1", port))
+    try:
+        return s.recv(4096)
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+
+
+def name(n):
+    return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
+
+
+def test_malformed_packets_never_stop_it(dns):
+    d = dns()
+    hdr = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+    q = hdr + name("160.69.2.81.bl.test") + struct.pack(">HH", 1, 1)
+    assert query(d.port, q)[3] & 15 == 0                  # NOERROR
+    # A response (QR set) gets nothing back: no loops.
+    assert query(d.port, bytes([0x12, 0x34, 0x81, 0x00]) + q[4:]) is None
+    assert query(d.port, b"\x00" * 5) is None             # a runt
+    bad = [
+        struct.pack(">HHHHHH", 1, 0x0100, 2, 0, 0, 0) + q[12:] + q[12:],  # QDCOUNT 2
+        hdr + b"\x40" + b"a" * 64 + b"\0" + b"\0\1\0\1",                 # label 64
+        hdr + b"\xc0\x0c" + b"\0\1\0\1",                                  # pointer
+        q + b"garbage",                                                   # trailing
+        hdr + name("160.69.2.81.bl.test"),                                # no type
+    ]
+    for b in bad:
+        r = query(d.port, b)
+        assert r is not None and r[3] & 15 == 1, b       # FORMERR
+    for i in range(2000):                                 # noise
+        query(d.port, os.urandom(i % 300)) if i % 50 == 0 else None
+    assert d.short("160.69.2.81.bl.test") == ["127.0.0.2", "127.0.0.4"]
+    assert d.p.poll() is None
+    assert d.stop() == 0
+
+
+def test_stats_and_reload(dns, tl):
+    d = dns()
+    d.short("160.69.2.81.bl.test")
+    d.status("1.2.3.4.bl.test")
+    d.p.send_signal(signal.SIGUSR1)
+    time.sleep(0.5)
+    out = tl.run("dns", "--stats", check=0).stdout.decode()
+    bl = [l for l in out.splitlines() if l.startswith("bl ")][0].split()
+    assert int(bl[1]) >= 2 and int(bl[2]) >= 1 and int(bl[3]) >= 1
+    # New data, SIGHUP: a new snapshot is built and served.
+    tl.run("ingest", "-", input=lines(ev("2026-11-26T10:00:00Z", "81.2.69.170",
+                                         "malware")).encode(), check=0)
+    assert d.status("170.69.2.81.bl.test") == "NXDOMAIN"
+    d.p.send_signal(signal.SIGHUP)
+    end = time.time() + 20
+    while time.time() < end and d.short("170.69.2.81.bl.test") != ["127.0.0.5"]:
+        time.sleep(0.1)
+    assert d.short("170.69.2.81.bl.test") == ["127.0.0.5"]
+    assert d.stop() == 0
+
+
+def test_a_damaged_snapshot_is_refused(dns, tl, tmp_path):
+    d = dns()
+    assert d.stop() == 0
+    snap = os.path.join(tl.data, "snapshot", "bl.snap")
+    with open(snap, "r+b") as f:
+        f.seek(100)
+        f.write(b"\xff\xff\xff\xff")
+    # Started on the damaged file: refused, said so, then built anew.
+    d = dns()
+    end = time.time() + 20
+    while time.time() < end and d.short("160.69.2.81.bl.test") != ["127.0.0.2", "127.0.0.4"]:
+        time.sleep(0.1)
+    assert "refused: body checksum" in d.text()
+    assert d.short("160.69.2.81.bl.test") == ["127.0.0.2", "127.0.0.4"]
+    assert d.stop() == 0
