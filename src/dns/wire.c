@@ -175,11 +175,11 @@ static bool check_opt_options(const uint8_t *p, size_t rdlen)
 static enum dns_verdict verdict(struct dns_query *q, enum dns_verdict v)
 {
 	static const uint16_t rcodes[] = {
-		[DNS_Q_OK] = DNS_RCODE_NOERROR,
-		[DNS_Q_DROP] = DNS_RCODE_NOERROR,
-		[DNS_Q_FORMERR] = DNS_RCODE_FORMERR,
-		[DNS_Q_NOTIMP] = DNS_RCODE_NOTIMP,
-		[DNS_Q_BADVERS] = DNS_RCODE_BADVERS,
+	    [DNS_Q_OK] = DNS_RCODE_NOERROR,
+	    [DNS_Q_DROP] = DNS_RCODE_NOERROR,
+	    [DNS_Q_FORMERR] = DNS_RCODE_FORMERR,
+	    [DNS_Q_NOTIMP] = DNS_RCODE_NOTIMP,
+	    [DNS_Q_BADVERS] = DNS_RCODE_BADVERS,
 	};
 
 	q->rcode = rcodes[v];
@@ -432,7 +432,7 @@ static int nibble_label(const uint8_t *l)
 enum dns_rev dns_rev_parse(const struct dns_query *q, unsigned nleft,
 			   unsigned families, struct tl_ip *ip)
 {
-	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0,
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0,    0,
 					     0, 0, 0, 0, 0xff, 0xff};
 	bool v4 = (families & DNS_REV_V4) && nleft <= 4;
 	bool v6 = (families & DNS_REV_V6) && nleft <= 32;
@@ -460,16 +460,15 @@ enum dns_rev dns_rev_parse(const struct dns_query *q, unsigned nleft,
 	}
 	if (v4 && nleft == 4) {
 		tl_ip_from_v4(ip, (uint32_t)oct[0] << 24 |
-					  (uint32_t)oct[1] << 16 |
-					  (uint32_t)oct[2] << 8 | oct[3]);
+				      (uint32_t)oct[1] << 16 |
+				      (uint32_t)oct[2] << 8 | oct[3]);
 		return DNS_REV_ADDR;
 	}
 	if (v6 && nleft == 32) {
 		if (memcmp(nib, v4mapped, sizeof(v4mapped)) == 0) {
 			tl_ip_from_v4(ip, (uint32_t)nib[12] << 24 |
-						  (uint32_t)nib[13] << 16 |
-						  (uint32_t)nib[14] << 8 |
-						  nib[15]);
+					      (uint32_t)nib[13] << 16 |
+					      (uint32_t)nib[14] << 8 | nib[15]);
 		} else {
 			ip->family = 6;
 			memcpy(ip->a, nib, 16);
@@ -498,9 +497,8 @@ int dns_resp_init(struct dns_resp *r, uint8_t *buf, size_t max,
 	r->opt = q->edns;
 	r->payload = edns_payload < DNS_UDP_MAX ? DNS_UDP_MAX : edns_payload;
 	r->rcode = 0;
-	r->rclass = q->has_question && q->qclass == DNS_CLASS_CH
-			    ? DNS_CLASS_CH
-			    : DNS_CLASS_IN;
+	r->rclass = q->has_question && q->qclass == DNS_CLASS_CH ? DNS_CLASS_CH
+								 : DNS_CLASS_IN;
 	/* 512 bytes always hold the header, a 255-byte question and OPT */
 	r->limit = max - (r->opt ? DNS_OPT_SIZE : 0);
 
@@ -555,7 +553,8 @@ static size_t name_labels(const uint8_t *name, uint8_t off[DNS_LABELS_MAX],
 	unsigned k = 0;
 
 	while (name[i] != 0) {
-		if (name[i] > DNS_LABEL_MAX || i + 1 + name[i] + 1 > DNS_NAME_MAX)
+		if (name[i] > DNS_LABEL_MAX ||
+		    i + 1 + name[i] + 1 > DNS_NAME_MAX)
 			return 0;
 		off[k++] = (uint8_t)i;
 		i += 1u + name[i];
@@ -635,10 +634,10 @@ static int put_name(struct dns_resp *r, const uint8_t *name)
  * is written, or rolls the whole record back when any piece did not fit.
  */
 struct rr_ctx {
-	size_t start;  /* r->len before the record */
-	size_t rdata;  /* offset of the RDATA */
-	bool nospace;  /* a piece did not fit: sticky */
-	bool bad;      /* a bad argument: sticky */
+	size_t start; /* r->len before the record */
+	size_t rdata; /* offset of the RDATA */
+	bool nospace; /* a piece did not fit: sticky */
+	bool bad;     /* a bad argument: sticky */
 };
 
 static int begin_rr(struct dns_resp *r, struct rr_ctx *c, const uint8_t *owner,

@@ -24,12 +24,12 @@
 #include "trapline/ip.h"
 
 /* Protocol constants (not tunables): RFC 1035 2.3.4 and 4.2.1. */
-#define DNS_HEADER_SIZE 12 /* bytes */
-#define DNS_LABEL_MAX 63   /* bytes of one label */
-#define DNS_NAME_MAX 255   /* bytes of a wire name, root label included */
-#define DNS_LABELS_MAX 127 /* labels of a name, root not counted */
-#define DNS_UDP_MAX 512    /* bytes of a UDP reply without EDNS */
-#define DNS_TCP_MAX 65535  /* bytes of a message over TCP (2-byte length) */
+#define DNS_HEADER_SIZE 12     /* bytes */
+#define DNS_LABEL_MAX 63       /* bytes of one label */
+#define DNS_NAME_MAX 255       /* bytes of a wire name, root label included */
+#define DNS_LABELS_MAX 127     /* labels of a name, root not counted */
+#define DNS_UDP_MAX 512	       /* bytes of a UDP reply without EDNS */
+#define DNS_TCP_MAX 65535      /* bytes of a message over TCP (2-byte length) */
 #define DNS_TXT_STRING_MAX 255 /* bytes of one character-string */
 
 /* Largest EDNS UDP payload we answer with by default (bytes). RFC 6891
@@ -78,13 +78,13 @@ enum dns_class {
 
 /* What dns_query_parse found, and so what the server sends back. */
 enum dns_verdict {
-	DNS_Q_OK = 0,   /* a query or NOTIFY to answer: look it up */
-	DNS_Q_DROP,     /* no answer at all: shorter than a header, or QR set
-			 * (a response: answering could start a loop) */
-	DNS_Q_FORMERR,  /* malformed: reply with dns_resp_error */
-	DNS_Q_NOTIMP,   /* an opcode we do not handle: dns_resp_error */
-	DNS_Q_BADVERS,  /* EDNS version above 0: dns_resp_error (RFC 6891
-			 * 6.1.3: the reply carries OPT version 0) */
+	DNS_Q_OK = 0,  /* a query or NOTIFY to answer: look it up */
+	DNS_Q_DROP,    /* no answer at all: shorter than a header, or QR set
+			* (a response: answering could start a loop) */
+	DNS_Q_FORMERR, /* malformed: reply with dns_resp_error */
+	DNS_Q_NOTIMP,  /* an opcode we do not handle: dns_resp_error */
+	DNS_Q_BADVERS, /* EDNS version above 0: dns_resp_error (RFC 6891
+			* 6.1.3: the reply carries OPT version 0) */
 };
 
 /*
@@ -93,24 +93,24 @@ enum dns_verdict {
  * owns nothing and can be copied.
  */
 struct dns_query {
-	uint16_t id;       /* header ID, echoed */
-	uint8_t opcode;    /* 0..15 (enum dns_opcode) */
-	bool rd;           /* recursion desired, echoed */
-	bool cd;           /* checking disabled, echoed (RFC 4035 3.1.6) */
-	uint16_t rcode;    /* the reply's RCODE for the verdict: 0, FORMERR,
-			    * NOTIMP or BADVERS (enum dns_rcode) */
+	uint16_t id;	/* header ID, echoed */
+	uint8_t opcode; /* 0..15 (enum dns_opcode) */
+	bool rd;	/* recursion desired, echoed */
+	bool cd;	/* checking disabled, echoed (RFC 4035 3.1.6) */
+	uint16_t rcode; /* the reply's RCODE for the verdict: 0, FORMERR,
+			 * NOTIMP or BADVERS (enum dns_rcode) */
 
 	/* The question. Valid only when has_question: then the reply echoes
 	 * it. For FORMERR and NOTIMP it is set when the first question could
 	 * still be read. */
 	bool has_question;
-	uint16_t qtype;    /* as asked (enum dns_type or any other) */
-	uint16_t qclass;   /* as asked (enum dns_class or any other) */
-	uint16_t qname_len;            /* wire bytes of qname, 1..255 */
-	uint8_t qname[DNS_NAME_MAX];   /* as asked, case kept, for echoing */
+	uint16_t qtype;	    /* as asked (enum dns_type or any other) */
+	uint16_t qclass;    /* as asked (enum dns_class or any other) */
+	uint16_t qname_len; /* wire bytes of qname, 1..255 */
+	uint8_t qname[DNS_NAME_MAX];	/* as asked, case kept, for echoing */
 	uint8_t qname_lc[DNS_NAME_MAX]; /* the same, ASCII lower-cased, for
 					 * lookups and comparisons */
-	uint8_t nlabels;   /* labels of qname, root not counted: 0..127 */
+	uint8_t nlabels; /* labels of qname, root not counted: 0..127 */
 	/* Offset in qname (and qname_lc) of each label's length byte, left
 	 * to right: label i is qname_lc[label_off[i]] bytes long and starts
 	 * at qname_lc + label_off[i] + 1. */
@@ -118,8 +118,8 @@ struct dns_query {
 
 	/* EDNS(0), RFC 6891. Set only when the one OPT record read well. */
 	bool edns;
-	uint8_t edns_version; /* as sent; != 0 gives DNS_Q_BADVERS */
-	bool edns_do;         /* DNSSEC OK (RFC 3225), as sent */
+	uint8_t edns_version;  /* as sent; != 0 gives DNS_Q_BADVERS */
+	bool edns_do;	       /* DNSSEC OK (RFC 3225), as sent */
 	uint16_t edns_payload; /* requester's UDP size, clamped to >= 512 */
 };
 
@@ -166,7 +166,7 @@ int dns_name_from_text(const char *text, size_t len, uint8_t *out,
  * Where the question name of @q stands relative to a zone apex.
  */
 struct dns_zone_pos {
-	uint8_t nleft;   /* labels of qname left of the apex (0: the apex) */
+	uint8_t nleft;	  /* labels of qname left of the apex (0: the apex) */
 	uint8_t apex_off; /* offset of the apex in qname (for pointers) */
 };
 
@@ -186,11 +186,11 @@ bool dns_name_in_zone(const struct dns_query *q, const uint8_t *apex,
 /* What the labels left of a block-list zone are (RFC 5782 2.1, 2.4). */
 enum dns_rev {
 	DNS_REV_APEX = 0, /* no label: the apex itself (SOA, NS) */
-	DNS_REV_ADDR,     /* a full reversed address: looked up */
+	DNS_REV_ADDR,	  /* a full reversed address: looked up */
 	DNS_REV_PARTIAL,  /* fewer labels, each fit to start an address
 			   * ("69.2.81": ancestor of 81.2.69.x): an empty
 			   * non-terminal, NOERROR with no records */
-	DNS_REV_BAD,      /* cannot be or lead to an address: NXDOMAIN */
+	DNS_REV_BAD,	  /* cannot be or lead to an address: NXDOMAIN */
 };
 
 /*
@@ -202,8 +202,9 @@ enum dns_rev {
  * each (either case) are an IPv6 address, least significant nibble first;
  * an IPv4-mapped one (::ffff:a.b.c.d) is given as family 4, as everywhere
  * in trapline (ip.h), so ::FFFF:7F00:2 is 127.0.0.2. Four labels that
- * fit both forms are IPv4. On DNS_REV_ADDR @ip holds the address; on any
- * other result it is zeroed.
+ * fit both forms are IPv4. @nleft above q->nlabels (or no question) is
+ * DNS_REV_BAD. On DNS_REV_ADDR @ip holds the address; on any other result
+ * it is zeroed.
  */
 enum dns_rev dns_rev_parse(const struct dns_query *q, unsigned nleft,
 			   unsigned families, struct tl_ip *ip);
@@ -224,20 +225,20 @@ enum dns_section {
  * rclass, which the caller may set between records.
  */
 struct dns_resp {
-	uint8_t *buf;        /* the caller's buffer, not owned */
-	size_t max;          /* bytes of buf we may use, 512..65535 */
-	size_t len;          /* bytes written so far */
-	size_t limit;        /* max less the room kept for OPT */
+	uint8_t *buf;		   /* the caller's buffer, not owned */
+	size_t max;		   /* bytes of buf we may use, 512..65535 */
+	size_t len;		   /* bytes written so far */
+	size_t limit;		   /* max less the room kept for OPT */
 	const struct dns_query *q; /* borrowed: must outlive the builder */
-	uint16_t count[3];   /* records per section (enum dns_section) */
-	uint8_t section;     /* the section records go to now */
-	bool truncated;      /* a record did not fit: no more are added */
-	bool tc;             /* ... and it was in answer or authority: TC */
-	bool opt;            /* an OPT record ends the reply */
-	uint16_t payload;    /* the UDP size our OPT advertises (bytes) */
-	uint16_t rcode;      /* 0..4095 (enum dns_rcode) */
-	uint16_t rclass;     /* class of added records: CH when the question
-			      * is CH, else IN; the caller may change it */
+	uint16_t count[3];	   /* records per section (enum dns_section) */
+	uint8_t section;	   /* the section records go to now */
+	bool truncated;		   /* a record did not fit: no more are added */
+	bool tc;	  /* ... and it was in answer or authority: TC */
+	bool opt;	  /* an OPT record ends the reply */
+	uint16_t payload; /* the UDP size our OPT advertises (bytes) */
+	uint16_t rcode;	  /* 0..4095 (enum dns_rcode) */
+	uint16_t rclass;  /* class of added records: CH when the question
+			   * is CH, else IN; the caller may change it */
 };
 
 /*
@@ -290,11 +291,11 @@ int dns_resp_add_txt(struct dns_resp *r, const uint8_t *owner, uint32_t ttl,
 
 /* SOA data (RFC 1035 3.3.13). The names are wire names, borrowed. */
 struct dns_soa {
-	const uint8_t *mname;  /* primary server */
-	const uint8_t *rname;  /* mailbox, first label the local part */
+	const uint8_t *mname; /* primary server */
+	const uint8_t *rname; /* mailbox, first label the local part */
 	uint32_t serial;
 	uint32_t refresh, retry, expire; /* seconds */
-	uint32_t minimum;      /* negative-caching TTL, seconds (RFC 2308) */
+	uint32_t minimum; /* negative-caching TTL, seconds (RFC 2308) */
 };
 
 int dns_resp_add_soa(struct dns_resp *r, const uint8_t *owner, uint32_t ttl,
