@@ -100,7 +100,6 @@ void cli_on_signals(volatile sig_atomic_t *flag, bool hup);
 struct trap_server;
 struct cli_trap {
 	struct trap_server *srv;
-	struct tl_store *reader; /* for the tarpit, or NULL */
 	struct tl_policy pol;
 };
 int cli_trap_open(struct cli_common *c, const char *listen,

@@ -96,14 +96,10 @@ static int make_maildir(const char *dir)
 int cli_trap_open(struct cli_common *c, const char *listen,
 		  struct tl_store *s, struct cli_trap *t)
 {
-	struct tl_store_opts so = {.map_size = c->cfg.map_size};
 	struct trap_setup su = {0};
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if (c->cfg.trap_tarpit_delay &&
-	    tl_store_open(c->data, TL_STORE_READ, &so, &t->reader) < 0)
-		log_warn("trap", "no tarpit: the store cannot be read");
 	if (c->cfg.trap_retain_dir[0] &&
 	    make_maildir(c->cfg.trap_retain_dir) < 0)
 		return EXIT_CANTCREAT;
@@ -112,7 +108,10 @@ int cli_trap_open(struct cli_common *c, const char *listen,
 	su.listen = listen;
 	su.data = c->data;
 	su.store = s;
-	su.reader = t->reader;
+	/* The tarpit reads through the writer's handle: LMDB must not be
+	 * opened twice in one process, and its read transactions may run
+	 * on any thread beside the committer's writes (MDB_NOTLS). */
+	su.reader = c->cfg.trap_tarpit_delay ? s : NULL;
 	su.policy = &t->pol;
 	rc = trap_server_new(&su, &t->srv);
 	if (rc < 0)
@@ -127,6 +126,5 @@ int cli_trap_open(struct cli_common *c, const char *listen,
 void cli_trap_close(struct cli_trap *t)
 {
 	trap_server_free(t->srv);
-	tl_store_close(t->reader);
 	memset(t, 0, sizeof(*t));
 }
