@@ -9,7 +9,10 @@
  * wait for them to be durable before they move on (or move a message to
  * cur/). Without a trap, the passive sensors write to the store directly.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +22,10 @@
 #include "cli.h"
 #include "ingest/ingest.h"
 #include "mail/mail.h"
+#include "dns/server.h"
+#include "policy/snapshot.h"
 #include "trap/server.h"
+#include "trapline/day.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
@@ -114,6 +120,120 @@ static int trap_flush(void *ctx)
 	return trap_server_flush(ctx);
 }
 
+/*
+ * The DNS side of serve: the server, and a thread that compiles the
+ * snapshot from the store every [dns] refresh (and when asked) through
+ * the writer's handle (read transactions run beside the committer's
+ * writes; LMDB must not be opened twice in one process).
+ */
+struct dns_side {
+	struct dns_server *srv;
+	struct dnsbl_zones zones;
+	struct tl_store *s;
+	struct tl_policy pol;
+	unsigned refresh;       /* seconds */
+	char path[4200];
+	pthread_t th;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop, now;         /* under mu */
+};
+
+static void dns_build(struct dns_side *d)
+{
+	struct snap_info info;
+	int rc = snap_build(d->s, &d->pol, tl_day_today(),
+			    (uint32_t)time(NULL), d->path, &info);
+
+	if (rc < 0)
+		log_error("serve", "snapshot build: %s", tl_strerror(rc));
+	else
+		dns_server_reload(d->srv);
+}
+
+static void *dns_builder(void *arg)
+{
+	struct dns_side *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	while (!d->stop) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += d->refresh;
+		while (!d->stop && !d->now &&
+		       pthread_cond_timedwait(&d->cv, &d->mu, &until) == 0)
+			;
+		if (d->stop)
+			break;
+		d->now = false;
+		pthread_mutex_unlock(&d->mu);
+		dns_build(d);
+		pthread_mutex_lock(&d->mu);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+static int dns_side_start(struct dns_side *d, struct cli_common *c,
+			  struct tl_store *s)
+{
+	struct dns_setup su = {0};
+	struct stat sb;
+	int rc;
+
+	if (dnsbl_zones_init(&d->zones, c->cfg.dns_zone, c->cfg.dns_ns,
+			     c->cfg.dns_hostmaster, c->cfg.dns_txt) < 0)
+		return TL_ESYNTAX;
+	d->s = s;
+	d->refresh = c->cfg.dns_refresh;
+	tl_policy_from_config(&d->pol, &c->cfg);
+	snprintf(d->path, sizeof(d->path), "%s/snapshot", c->data);
+	if (mkdir(d->path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(d->path, sizeof(d->path), "%s/snapshot/bl.snap", c->data);
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	su.listen = c->cfg.dns_listen;
+	su.zones = &d->zones;
+	su.workers = c->cfg.dns_workers;
+	su.snap_path = d->path;
+	if (stat(d->path, &sb) < 0)
+		d->now = true; /* none yet: the builder makes one first */
+	rc = dns_server_new(&su, &d->srv);
+	if (rc == 0 && !dns_server_has_data(d->srv))
+		d->now = true;
+	if (rc == 0)
+		rc = dns_server_start(d->srv);
+	if (rc == 0 && pthread_create(&d->th, NULL, dns_builder, d) != 0)
+		rc = TL_ENOMEM;
+	d->running = rc == 0;
+	return rc;
+}
+
+static void dns_side_kick(struct dns_side *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->now = true;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+static void dns_side_stop(struct dns_side *d)
+{
+	if (d->running) {
+		pthread_mutex_lock(&d->mu);
+		d->stop = true;
+		pthread_cond_signal(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		pthread_join(d->th, NULL);
+		d->running = false;
+	}
+	dns_server_free(d->srv);
+	d->srv = NULL;
+}
+
 /* The signal that ends a wait: SIGHUP reloads, the others stop. */
 static volatile sig_atomic_t stop;
 
@@ -133,6 +253,7 @@ int cmd_serve(int argc, char **argv)
 	struct tl_store *s = NULL;
 	struct cli_trap t = {0};
 	struct sources *src = NULL;
+	struct dns_side dns = {0};
 	char listen[4096] = "";
 	const char *tl_listen;
 	int opt, ex, rc;
@@ -173,9 +294,11 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	tl_listen = listen[0] ? listen : c.cfg.trap_listen;
-	if (!src->n && !tl_listen[strspn(tl_listen, " \t,")]) {
-		log_error("serve", "nothing to serve: set [trap] listen, or "
-			  "[ingest] postfix_log, mbox or maildir");
+	if (!src->n && !tl_listen[strspn(tl_listen, " \t,")] &&
+	    !c.cfg.dns_listen[strspn(c.cfg.dns_listen, " \t,")]) {
+		log_error("serve", "nothing to serve: set [trap] listen, "
+			  "[dns] listen, or [ingest] postfix_log, mbox or "
+			  "maildir");
 		ex = EXIT_USAGE;
 		goto out;
 	}
@@ -195,6 +318,14 @@ int cmd_serve(int argc, char **argv)
 		o.submit = trap_submit;
 		o.flush = trap_flush;
 		o.sink = t.srv;
+	}
+	if (c.cfg.dns_listen[strspn(c.cfg.dns_listen, " \t,")]) {
+		rc = dns_side_start(&dns, &c, s);
+		if (rc < 0) {
+			log_error("serve", "dns: %s", tl_strerror(rc));
+			ex = rc == -EADDRINUSE ? EXIT_UNAVAILABLE : EXIT_USAGE;
+			goto out;
+		}
 	}
 	cli_on_signals(&stop, true);
 	for (;;) {
@@ -228,7 +359,10 @@ int cmd_serve(int argc, char **argv)
 		log_info("serve", "reloading the content rules and sources");
 		if (t.srv)
 			trap_server_reload(t.srv);
+		if (dns.srv)
+			dns_side_kick(&dns);
 	}
+	dns_side_stop(&dns);
 	if (t.srv) {
 		struct trap_stats ts;
 
@@ -242,6 +376,7 @@ int cmd_serve(int argc, char **argv)
 	log_info("serve", "stopping: %" PRIu64 " events from the passive "
 		 "sensors, %" PRIu64 " bad records", st.events, st.bad);
 out:
+	dns_side_stop(&dns);
 	cli_trap_close(&t);
 	tl_store_close(s);
 	tl_free(src);

@@ -234,3 +234,39 @@ def test_a_damaged_snapshot_is_refused(dns, tl, tmp_path):
     assert "refused: body checksum" in d.text()
     assert d.short("160.69.2.81.bl.test") == ["127.0.0.2", "127.0.0.4"]
     assert d.stop() == 0
+
+
+def test_serve_runs_trap_and_dns_together(tl, tmp_path):
+    import smtplib
+    cfg = tmp_path / "serve.conf"
+    cfg.write_text("[trap]\nlisten = 127.0.0.1:0\ndomains = trap.example.org\n"
+                   "tls = no\n[dns]\nlisten = 127.0.0.1:0\nzone = bl.test\n")
+    log = open(tmp_path / "serve.log", "w+")
+    p = subprocess.Popen([BIN, "serve", "--data", tl.data, "--config", str(cfg)],
+                         env=tl.env, stderr=log)
+    try:
+        ports = {}
+        end = time.time() + 30
+        while len(ports) < 2 and time.time() < end:
+            log.seek(0)
+            text = log.read()
+            for what, port in re.findall(r"(trap|dns): listening on port (\d+)", text):
+                ports[what] = int(port)
+            time.sleep(0.05)
+        assert len(ports) == 2, text
+        s = smtplib.SMTP("127.0.0.1", ports["trap"], timeout=20)
+        s.ehlo("x")
+        s.docmd("XCLIENT", "ADDR=81.2.69.180")
+        s.ehlo("x")
+        s.sendmail("a@b.example", ["t@trap.example.org"], "Subject: x\r\n\r\nhi\r\n")
+        s.quit()
+        p.send_signal(signal.SIGHUP)     # compile a snapshot now
+        d = Dns.__new__(Dns)
+        d.port = ports["dns"]
+        end = time.time() + 20
+        while time.time() < end and d.short("180.69.2.81.bl.test") != ["127.0.0.2"]:
+            time.sleep(0.2)
+        assert d.short("180.69.2.81.bl.test") == ["127.0.0.2"]
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0

@@ -127,7 +127,7 @@ def test_follow_refuses_stdin(tl):
 def write_config(tmp_path, **keys):
     cfg = tmp_path / "trapline.conf"
     # No trap: these tests are about the passive sensors.
-    body = "[trap]\nlisten =\n[ingest]\n" + "".join("%s = %s\n" % kv for kv in keys.items())
+    body = "[trap]\nlisten =\n[dns]\nlisten =\n[ingest]\n" + "".join("%s = %s\n" % kv for kv in keys.items())
     cfg.write_text(body)
     return str(cfg)
 

@@ -109,7 +109,8 @@ def test_not_an_mbox_is_reported(tl):
 def test_serve_watches_a_maildir_and_takes_each_message_once(tl, tmp_path):
     md = tmp_path / "Trap"
     write_maildir(md, [msg("81.2.69.166")])
-    cfg = config(tmp_path, trap={"listen": ""}, ingest={"maildir": str(md)})
+    cfg = config(tmp_path, trap={"listen": ""}, dns={"listen": ""},
+                 ingest={"maildir": str(md)})
     p = subprocess.Popen([BIN, "serve", "--data", tl.data, "--config", cfg],
                          env=tl.env, stderr=subprocess.PIPE)
     try:
