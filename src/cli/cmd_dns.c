@@ -126,7 +126,7 @@ int cmd_dns(int argc, char **argv)
 	struct timespec tick = {0, 100 * 1000000L};
 	struct cli_common c = {0};
 	struct dns_server *srv = NULL;
-	struct dnsbl_zones zones;
+	static struct dnsbl_zones zones; /* large; freed before exit */
 	struct dns_setup su = {0};
 	struct stat sb;
 	const char *zone = NULL;
@@ -170,6 +170,10 @@ int cmd_dns(int argc, char **argv)
 			     c.cfg.dns_ns, c.cfg.dns_hostmaster,
 			     c.cfg.dns_txt) < 0) {
 		ex = EXIT_USAGE;
+		goto out;
+	}
+	if (dnsbl_datasets_load(&zones, c.cfg.dns_dataset) < 0) {
+		ex = EXIT_DATAERR;
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/snapshot", c.data);
@@ -227,6 +231,7 @@ int cmd_dns(int argc, char **argv)
 	ex = EXIT_OK;
 out:
 	dns_server_free(srv);
+	dnsbl_zones_free(&zones);
 	cli_free(&c);
 	return ex;
 }

@@ -119,6 +119,9 @@ static const struct key keys[] = {
 	 "DNS listen addresses"},
 	{"dns", "zone", K_STR, OFF(dns_zone), "bl.example.org",
 	 "the block list zone; the history zone is hist.<zone>"},
+	{"dns", "dataset", K_STR, OFF(dns_dataset), "",
+	 "more zones from files in rbldnsd's syntax: ZONE:TYPE:FILE items "
+	 "(TYPE ip4set, ip4trie or ip6trie), as rbldnsd takes them"},
 	{"dns", "workers", K_UINT, OFF(dns_workers), "0",
 	 "worker threads, each with its own UDP and TCP sockets "
 	 "(SO_REUSEPORT); 0 = one per CPU"},

@@ -140,6 +140,135 @@ static void hist_answer(struct dns_resp *r, const struct dnsbl_zones *z,
 		negative(r, z, z->hist, serial, DNS_RCODE_NOERROR);
 }
 
+int dnsbl_datasets_load(struct dnsbl_zones *z, const char *spec)
+{
+	static const struct {
+		const char *name;
+		enum rbl_type type;
+		unsigned families;
+	} types[] = {
+		{"ip4set", RBL_IP4SET, DNS_REV_V4},
+		{"ip4trie", RBL_IP4TRIE, DNS_REV_V4},
+		{"ip6trie", RBL_IP6TRIE, DNS_REV_V6},
+	};
+	const char *p = spec, *it;
+	char item[4096], why[256];
+	size_t l, i;
+	int rc;
+
+	while (tl_config_next_item(&p, &it, &l)) {
+		struct dnsbl_dataset *ds = &z->ds[z->nds];
+		char *zone, *type, *file;
+
+		if (z->nds == DNSBL_DATASETS_MAX || l >= sizeof(item)) {
+			log_error("dns", "[dns] dataset: at most %d, each under "
+				  "4 KiB", DNSBL_DATASETS_MAX);
+			return TL_ELIMIT;
+		}
+		memcpy(item, it, l);
+		item[l] = '\0';
+		zone = item;
+		type = strchr(zone, ':');
+		file = type ? strchr(type + 1, ':') : NULL;
+		if (!file) {
+			log_error("dns", "[dns] dataset '%s': want "
+				  "ZONE:TYPE:FILE", item);
+			return TL_ESYNTAX;
+		}
+		*type++ = '\0';
+		*file++ = '\0';
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (strcmp(type, types[i].name) == 0)
+				break;
+		if (i == sizeof(types) / sizeof(types[0])) {
+			log_error("dns", "[dns] dataset %s: type %s is not one "
+				  "of ip4set, ip4trie, ip6trie", zone, type);
+			return TL_ESYNTAX;
+		}
+		if (name(zone, ds->apex, &ds->apex_len, "dataset") < 0)
+			return TL_ESYNTAX;
+		rc = rbl_data_load(file, types[i].type, &ds->d, why,
+				   sizeof(why));
+		if (rc < 0) {
+			log_error("dns", "%s: %s", file, why);
+			return rc;
+		}
+		if (rbl_data_bad_lines(ds->d))
+			log_warn("dns", "%s: %zu bad lines skipped, the first: "
+				 "%s", file, rbl_data_bad_lines(ds->d),
+				 rbl_data_warning(ds->d, 0));
+		ds->families = types[i].families;
+		z->nds++;
+		log_info("dns", "zone %s: %zu entries from %s (%s)", zone,
+			 rbl_data_entries(ds->d), file, type);
+	}
+	return 0;
+}
+
+void dnsbl_zones_free(struct dnsbl_zones *z)
+{
+	unsigned i;
+
+	for (i = 0; i < z->nds; i++)
+		rbl_data_free(z->ds[i].d);
+	z->nds = 0;
+}
+
+/* A query in one of the rbldnsd-syntax zones. */
+static size_t dataset_answer(const struct dnsbl_zones *z,
+			     const struct dnsbl_dataset *ds,
+			     struct dns_query *q, const struct dns_zone_pos *pos,
+			     uint8_t *out, size_t max, struct dnsbl_counts *c)
+{
+	const struct rbl_soa *soa = rbl_data_soa(ds->d);
+	uint32_t ttl = rbl_data_ttl(ds->d) ? rbl_data_ttl(ds->d) : z->ttl;
+	uint32_t serial = soa->valid && soa->serial ? soa->serial : 1;
+	struct rbl_hit hit;
+	struct dns_resp r;
+	struct tl_ip ip;
+	enum dns_rev rev;
+	unsigned i;
+
+	if (dns_resp_init(&r, out, max, q, DNS_RESP_AA, z->edns_payload) < 0)
+		return 0;
+	if (pos->nleft == 0) {
+		apex_answer(&r, z, ds->apex, serial, q->qtype);
+		return dns_resp_finish(&r);
+	}
+	rev = dns_rev_parse(q, pos->nleft, ds->families, &ip);
+	if (rev == DNS_REV_PARTIAL) {
+		negative(&r, z, ds->apex, serial, DNS_RCODE_NOERROR);
+		return dns_resp_finish(&r);
+	}
+	if (rev == DNS_REV_ADDR && rbl_lookup(ds->d, &ip, &hit)) {
+		atomic_fetch_add(&c->listed, 1);
+		for (i = 0; i < hit.count; i++) {
+			const char *txt;
+			uint32_t a;
+			char buf[256];
+			size_t n;
+
+			if (!rbl_hit_get(ds->d, &hit, i, &a, &txt))
+				break;
+			if (q->qtype == DNS_TYPE_A || q->qtype == DNS_TYPE_ANY) {
+				uint8_t w[4] = {(uint8_t)(a >> 24),
+						(uint8_t)(a >> 16),
+						(uint8_t)(a >> 8), (uint8_t)a};
+
+				dns_resp_add_a(&r, NULL, ttl, w);
+			}
+			if ((q->qtype == DNS_TYPE_TXT || q->qtype == DNS_TYPE_ANY) &&
+			    txt &&
+			    (n = rbl_txt_expand(ds->d, txt, &ip, buf, sizeof(buf))))
+				dns_resp_add_txt(&r, NULL, ttl, buf, n);
+		}
+		return dns_resp_finish(&r);
+	}
+	atomic_fetch_add(&c->nxdomain, 1);
+	negative(&r, z, ds->apex, serial, DNS_RCODE_NXDOMAIN);
+	return dns_resp_finish(&r);
+}
+
 /* Reads the untrusted packet only through dns_query_parse. */
 size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
 		    const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
@@ -166,6 +295,17 @@ size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
 		if (v == DNS_Q_OK) /* NOTIFY: we are nobody's secondary */
 			q.rcode = DNS_RCODE_NOTIMP;
 		return dns_resp_error(out, max, &q, z->edns_payload);
+	}
+	if (q.qclass == DNS_CLASS_IN) {
+		unsigned i;
+
+		for (i = 0; i < z->nds; i++)
+			if (dns_name_in_zone(&q, z->ds[i].apex,
+					     z->ds[i].apex_len, &pos)) {
+				atomic_fetch_add(&st->bl.total, 1);
+				return dataset_answer(z, &z->ds[i], &q, &pos,
+						      out, max, &st->bl);
+			}
 	}
 	hist = dns_name_in_zone(&q, z->hist, z->hist_len, &pos);
 	if (q.qclass != DNS_CLASS_IN ||

@@ -20,10 +20,23 @@
 #include <stdint.h>
 
 #include "policy/snapshot.h"
+#include "rbldnsd.h"
 #include "wire.h"
+
+#define DNSBL_DATASETS_MAX 16 /* rbldnsd-syntax zones served (count) */
+
+/* A zone served from an rbldnsd-syntax file ([dns] dataset). */
+struct dnsbl_dataset {
+	uint8_t apex[DNS_NAME_MAX]; /* wire form */
+	size_t apex_len;
+	struct rbl_data *d;         /* owned */
+	unsigned families;          /* DNS_REV_V4 and/or DNS_REV_V6 */
+};
 
 /* The zones served, built once from the configuration. */
 struct dnsbl_zones {
+	struct dnsbl_dataset ds[DNSBL_DATASETS_MAX];
+	unsigned nds;
 	uint8_t bl[DNS_NAME_MAX];   /* the block list apex, wire form */
 	size_t bl_len;
 	uint8_t hist[DNS_NAME_MAX]; /* hist.<bl> */
@@ -53,6 +66,15 @@ struct dnsbl_stats {
  */
 int dnsbl_zones_init(struct dnsbl_zones *z, const char *zone, const char *ns,
 		     const char *hostmaster, const char *txt);
+
+/*
+ * Load the datasets of [dns] dataset: "ZONE:TYPE:FILE" items (TYPE one of
+ * ip4set, ip4trie, ip6trie), as rbldnsd takes them on its command line.
+ * Bad lines in a file are skipped and reported (as rbldnsd does); an
+ * unreadable file or a bad item is an error. Returns 0 or a TL_E*.
+ */
+int dnsbl_datasets_load(struct dnsbl_zones *z, const char *spec);
+void dnsbl_zones_free(struct dnsbl_zones *z);
 
 /*
  * Answer the query in @pkt (@len untrusted bytes) from @sn (may be NULL:

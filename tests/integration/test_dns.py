@@ -270,3 +270,61 @@ def test_serve_runs_trap_and_dns_together(tl, tmp_path):
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=30) == 0
+
+
+DATASET = """:127.0.0.2:Listed by the operator, see http://example.org/$
+192.0.2.0/24
+!192.0.2.5
+198.51.100.7 :127.0.0.4:Password guessing from $
+10.1.0.0/16
+"""
+
+
+def test_rbldnsd_syntax_zone_answers_as_rbldnsd(tl, tmp_path):
+    if not shutil.which("rbldnsd"):
+        pytest.skip("rbldnsd missing")
+    tl.ingest(EVENTS)
+    data = tmp_path / "extra.ip4set"
+    data.write_text(DATASET)
+    os.chmod(tmp_path, 0o755)
+    cfg = tmp_path / "dns.conf"
+    cfg.write_text("[dns]\nzone = bl.test\ndataset = extra.test:ip4set:%s\n" % data)
+    log = open(tmp_path / "dns.log", "w+")
+    p = subprocess.Popen([BIN, "dns", "--data", tl.data, "--config", str(cfg),
+                          "--listen", "127.0.0.1:0"], env=tl.env, stderr=log)
+    rport = None
+    r = None
+    try:
+        d = Dns.__new__(Dns)
+        end = time.time() + 20
+        d.port = None
+        while not d.port and time.time() < end:
+            log.seek(0)
+            m = re.search(r"listening on port (\d+)", log.read())
+            d.port = m and int(m.group(1))
+            time.sleep(0.05)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        rport = s.getsockname()[1]
+        s.close()
+        r = subprocess.Popen(["rbldnsd", "-n", "-f", "-q", "-b", "127.0.0.1/%d" % rport,
+                              "-w", str(tmp_path), "extra.test:ip4set:extra.ip4set"],
+                             stderr=subprocess.DEVNULL)
+        rb = Dns.__new__(Dns)
+        rb.port = rport
+        end = time.time() + 10
+        while time.time() < end and not rb.short("1.2.0.192.extra.test"):
+            time.sleep(0.1)
+        for ip in ("192.0.2.1", "192.0.2.5", "198.51.100.7", "10.1.2.3",
+                   "10.2.0.1", "203.0.113.9"):
+            name = ".".join(reversed(ip.split("."))) + ".extra.test"
+            for qtype in ("A", "TXT"):
+                assert d.short(name, qtype) == rb.short(name, qtype), (ip, qtype)
+        # And the bl zone beside it as before.
+        assert d.short("160.69.2.81.bl.test") == ["127.0.0.2", "127.0.0.4"]
+    finally:
+        if r:
+            r.terminate()
+            r.wait()
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=20) == 0
