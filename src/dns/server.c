@@ -6,11 +6,16 @@
  * share nothing mutable but the counters (atomics) and the current
  * snapshot, which is reference counted: a worker takes a reference for a
  * batch of queries, a reload swaps the pointer and the old snapshot is
- * unmapped when its last batch is done. UDP queries are read and answered
- * in batches (recvmmsg/sendmmsg), so under load one system call carries
- * many queries.
+ * unmapped when its last batch is done.
+ *
+ * UDP is where the load is: each UDP socket has a thread of its own that
+ * blocks in recvmmsg and answers with sendmmsg, as rbldnsd blocks in
+ * recvfrom: two system calls for a lone query, and under load one call
+ * carries up to UDP_BATCH. TCP connections are served by the worker's
+ * event loop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -51,21 +56,29 @@ struct tcp_conn {
 	struct tcp_conn *next;
 };
 
-struct dns_worker {
-	struct dns_server *srv;
-	unsigned id;
-	struct ev_loop *loop;
+/* One UDP socket and the thread that serves it. */
+struct udp_side {
+	struct dns_worker *w;
+	int fd;
 	pthread_t th;
-	int udp[LISTEN_MAX], tcp[LISTEN_MAX];
-	unsigned n;
-	atomic_bool stopping;
-	unsigned nconns;
-	/* UDP batch buffers */
+	bool started;
 	uint8_t in[UDP_BATCH][UDP_IN_MAX];
 	uint8_t out[UDP_BATCH][DNS_EDNS_PAYLOAD_CAP];
 	struct sockaddr_storage from[UDP_BATCH];
 	struct iovec iov_in[UDP_BATCH], iov_out[UDP_BATCH];
 	struct mmsghdr msg_in[UDP_BATCH], msg_out[UDP_BATCH];
+};
+
+struct dns_worker {
+	struct dns_server *srv;
+	unsigned id;
+	struct ev_loop *loop;
+	pthread_t th;
+	struct udp_side *udp[LISTEN_MAX];
+	int tcp[LISTEN_MAX];
+	unsigned n;
+	atomic_bool stopping;
+	unsigned nconns;
 };
 
 struct dns_server {
@@ -141,60 +154,68 @@ int dns_server_reload(struct dns_server *srv)
 
 /* ---- UDP ---------------------------------------------------------------- */
 
-static void on_udp(struct ev_loop *l, int fd, unsigned mask, void *arg)
+/* Answer one batch read into @u. */
+static void udp_batch(struct udp_side *u, int n)
 {
-	struct dns_worker *w = arg;
-	struct snapref *r;
-	int n, i, o, rounds = 0;
+	struct dns_worker *w = u->w;
+	struct snapref *r = snap_get(w->srv);
+	int i, o;
 
-	(void)l;
-	(void)mask;
-	r = snap_get(w->srv);
-	while (rounds++ < 8) {
-		for (i = 0; i < UDP_BATCH; i++) {
-			w->iov_in[i].iov_base = w->in[i];
-			w->iov_in[i].iov_len = sizeof(w->in[i]);
-			memset(&w->msg_in[i], 0, sizeof(w->msg_in[i]));
-			w->msg_in[i].msg_hdr.msg_iov = &w->iov_in[i];
-			w->msg_in[i].msg_hdr.msg_iovlen = 1;
-			w->msg_in[i].msg_hdr.msg_name = &w->from[i];
-			w->msg_in[i].msg_hdr.msg_namelen = sizeof(w->from[i]);
-		}
-		n = recvmmsg(fd, w->msg_in, UDP_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
-			break;
-		for (i = 0, o = 0; i < n; i++) {
-			size_t len = dnsbl_answer(
-				w->srv->zones, r ? r->sn : NULL, w->in[i],
-				w->msg_in[i].msg_len, false, w->out[o],
-				&w->srv->stats);
+	for (i = 0, o = 0; i < n; i++) {
+		size_t len = dnsbl_answer(w->srv->zones, r ? r->sn : NULL,
+					  u->in[i], u->msg_in[i].msg_len, false,
+					  u->out[o], &w->srv->stats);
 
-			if (!len)
-				continue;
-			w->iov_out[o].iov_base = w->out[o];
-			w->iov_out[o].iov_len = len;
-			memset(&w->msg_out[o], 0, sizeof(w->msg_out[o]));
-			w->msg_out[o].msg_hdr.msg_iov = &w->iov_out[o];
-			w->msg_out[o].msg_hdr.msg_iovlen = 1;
-			w->msg_out[o].msg_hdr.msg_name = &w->from[i];
-			w->msg_out[o].msg_hdr.msg_namelen =
-				w->msg_in[i].msg_hdr.msg_namelen;
-			o++;
-		}
-		/* A full socket buffer drops replies, as any UDP server
-		 * must; the client retries. */
-		for (i = 0; i < o;) {
-			int s = sendmmsg(fd, w->msg_out + i, (unsigned)(o - i),
-					 MSG_DONTWAIT);
-
-			if (s <= 0)
-				break;
-			i += s;
-		}
-		if (n < UDP_BATCH)
-			break;
+		if (!len)
+			continue;
+		u->iov_out[o].iov_base = u->out[o];
+		u->iov_out[o].iov_len = len;
+		memset(&u->msg_out[o], 0, sizeof(u->msg_out[o]));
+		u->msg_out[o].msg_hdr.msg_iov = &u->iov_out[o];
+		u->msg_out[o].msg_hdr.msg_iovlen = 1;
+		u->msg_out[o].msg_hdr.msg_name = &u->from[i];
+		u->msg_out[o].msg_hdr.msg_namelen =
+			u->msg_in[i].msg_hdr.msg_namelen;
+		o++;
 	}
 	snap_put(r);
+	/* A full socket buffer drops replies, as any UDP server must; the
+	 * client asks again. */
+	for (i = 0; i < o;) {
+		int s = sendmmsg(u->fd, u->msg_out + i, (unsigned)(o - i), 0);
+
+		if (s <= 0)
+			break;
+		i += s;
+	}
+}
+
+static void *udp_main(void *arg)
+{
+	struct udp_side *u = arg;
+	struct timeval tv = {0, 200000}; /* wake to see a stop (s, µs) */
+	int i, n, fl;
+
+	/* Blocking reads, with a timeout to notice a stop. */
+	fl = fcntl(u->fd, F_GETFL);
+	fcntl(u->fd, F_SETFL, fl & ~O_NONBLOCK);
+	setsockopt(u->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (!u->w->stopping) {
+		for (i = 0; i < UDP_BATCH; i++) {
+			u->iov_in[i].iov_base = u->in[i];
+			u->iov_in[i].iov_len = sizeof(u->in[i]);
+			memset(&u->msg_in[i], 0, sizeof(u->msg_in[i]));
+			u->msg_in[i].msg_hdr.msg_iov = &u->iov_in[i];
+			u->msg_in[i].msg_hdr.msg_iovlen = 1;
+			u->msg_in[i].msg_hdr.msg_name = &u->from[i];
+			u->msg_in[i].msg_hdr.msg_namelen = sizeof(u->from[i]);
+		}
+		/* Wait for one, then take what else is there. */
+		n = recvmmsg(u->fd, u->msg_in, UDP_BATCH, MSG_WAITFORONE, NULL);
+		if (n > 0)
+			udp_batch(u, n);
+	}
+	return NULL;
 }
 
 /* ---- TCP (RFC 7766: several queries a connection, in order) ------------- */
@@ -406,9 +427,16 @@ int dns_server_new(const struct dns_setup *su, struct dns_server **out)
 				rc = u < 0 ? u : t;
 				goto fail;
 			}
-			w->udp[w->n] = u;
+			w->udp[w->n] = tl_calloc(1, sizeof(struct udp_side));
+			if (!w->udp[w->n]) {
+				close(u);
+				close(t);
+				rc = TL_ENOMEM;
+				goto fail;
+			}
+			w->udp[w->n]->w = w;
+			w->udp[w->n]->fd = u;
 			w->tcp[w->n++] = t;
-			ev_file_set(w->loop, u, EV_READ, on_udp, w);
 			ev_file_set(w->loop, t, EV_READ, on_accept, w);
 		}
 		rc = ev_wake_set(w->loop, on_wake, w);
@@ -457,10 +485,18 @@ int dns_server_start(struct dns_server *srv)
 	unsigned i;
 
 	for (i = 0; i < srv->nworkers; i++) {
-		if (pthread_create(&srv->workers[i].th, NULL, worker_main,
-				   &srv->workers[i]) != 0)
+		struct dns_worker *w = &srv->workers[i];
+		unsigned j;
+
+		if (pthread_create(&w->th, NULL, worker_main, w) != 0)
 			return TL_ENOMEM;
 		srv->started++;
+		for (j = 0; j < w->n; j++) {
+			if (pthread_create(&w->udp[j]->th, NULL, udp_main,
+					   w->udp[j]) != 0)
+				return TL_ENOMEM;
+			w->udp[j]->started = true;
+		}
 	}
 	log_info("dns", "listening on port %d (UDP and TCP) with %u workers",
 		 srv->port, srv->nworkers);
@@ -475,8 +511,17 @@ int dns_server_stop(struct dns_server *srv)
 		srv->workers[i].stopping = true;
 		ev_wake(srv->workers[i].loop);
 	}
-	for (i = 0; i < srv->started; i++)
-		pthread_join(srv->workers[i].th, NULL);
+	for (i = 0; i < srv->started; i++) {
+		struct dns_worker *w = &srv->workers[i];
+		unsigned j;
+
+		pthread_join(w->th, NULL);
+		for (j = 0; j < w->n; j++)
+			if (w->udp[j]->started) {
+				pthread_join(w->udp[j]->th, NULL);
+				w->udp[j]->started = false;
+			}
+	}
 	srv->started = 0;
 	return 0;
 }
@@ -493,7 +538,8 @@ void dns_server_free(struct dns_server *srv)
 		struct dns_worker *w = &srv->workers[i];
 
 		for (j = 0; j < w->n; j++) {
-			close(w->udp[j]);
+			close(w->udp[j]->fd);
+			tl_free(w->udp[j]);
 			close(w->tcp[j]);
 		}
 		ev_loop_free(w->loop); /* TCP conns: freed with the process */

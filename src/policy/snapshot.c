@@ -138,7 +138,14 @@ static int walk(struct tl_store *s, uint8_t family, const struct tl_policy *p,
 		tl_store_iter_get(it, &ip, &val, &len);
 		tl_history_free(&h);
 		tl_history_init(&h);
-		drc = tl_history_decode(&h, val, len, false);
+		/* The summary decides all but persistence, which needs the
+		 * runs (steadiness); only a long enough span can be. */
+		drc = tl_history_decode_summary(&h, val, len);
+		if (drc == 0 && h.last - h.first + 1 >= (tl_day)p->persistent_days) {
+			tl_history_free(&h);
+			tl_history_init(&h);
+			drc = tl_history_decode(&h, val, len, false);
+		}
 		if (drc < 0)
 			continue; /* counted by `store verify`; never listed */
 		tl_policy_decide(p, &ip, &h, today, &li);
@@ -158,11 +165,13 @@ static int walk(struct tl_store *s, uint8_t family, const struct tl_policy *p,
 		}
 		{
 			struct tl_history_stats st;
-			bool persistent;
+			bool persistent = false;
 
-			tl_history_stats(&h, p->hiatus_days, &st);
-			persistent = st.span_days >= p->persistent_days &&
-				     st.steadiness >= p->persistent_steadiness;
+			if (h.last - h.first + 1 >= (tl_day)p->persistent_days) {
+				tl_history_stats(&h, p->hiatus_days, &st);
+				persistent = st.steadiness >=
+					     p->persistent_steadiness;
+			}
 			hv = kind_bits(&h, persistent) |
 			     (uint64_t)day_field(h.first) << 5 |
 			     (uint64_t)day_field(h.last) << 22;
@@ -426,6 +435,10 @@ int snap_load(const char *path, struct snap **out)
 		corrupt(path, "keys out of order");
 		goto fail;
 	}
+	/* Checking read every page; let the kernel take them back, so that
+	 * what stays resident is what lookups touch (the hist section only
+	 * when the hist zone is asked). */
+	madvise(sn->map, sn->len, MADV_DONTNEED);
 	*out = sn;
 	return 0;
 fail:
