@@ -159,6 +159,10 @@ int cmd_dns(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(usage_text);
+	/* Before anything listens: a signal that comes as soon as the
+	 * port is announced must find the handlers in place. */
+	cli_on_signals(&stop, true);
+	signal(SIGUSR1, on_usr1);
 	ex = cli_load(&c);
 	if (ex != EXIT_OK)
 		goto out;
@@ -207,8 +211,6 @@ int cmd_dns(int argc, char **argv)
 	/* The snapshot there was refused: build a good one now. */
 	if (!dns_server_has_data(srv))
 		rebuild(&c, path, srv);
-	cli_on_signals(&stop, true);
-	signal(SIGUSR1, on_usr1);
 	last = time(NULL);
 	while (!stop || stop == SIGHUP) {
 		bool due = time(NULL) - last >= (time_t)c.cfg.dns_refresh;

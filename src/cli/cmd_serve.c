@@ -276,6 +276,9 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(usage_text);
+	/* Before anything listens: a signal that comes as soon as the
+	 * port is announced must find the handlers in place. */
+	cli_on_signals(&stop, true);
 	ex = cli_load(&c);
 	if (ex != EXIT_OK)
 		goto out;
@@ -327,7 +330,6 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 		}
 	}
-	cli_on_signals(&stop, true);
 	for (;;) {
 		ex = cli_mail_load(&c, &rules, &relays);
 		if (ex != EXIT_OK)

@@ -51,6 +51,9 @@ int cmd_trap(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(usage_text);
+	/* Before anything listens: a signal that comes as soon as the
+	 * port is announced must find the handlers in place. */
+	cli_on_signals(&stop, true);
 	ex = cli_load(&c);
 	if (ex != EXIT_OK)
 		goto out;
@@ -60,7 +63,6 @@ int cmd_trap(int argc, char **argv)
 	ex = cli_trap_open(&c, listen[0] ? listen : NULL, s, &t);
 	if (ex != EXIT_OK)
 		goto out;
-	cli_on_signals(&stop, true);
 	rc = trap_server_run(t.srv, &stop);
 	trap_server_stats(t.srv, &ts);
 	log_info("trap", "stopped: %" PRIu64 " sessions, %" PRIu64

@@ -46,7 +46,42 @@ struct snap {
 	const uint8_t *k6, *kh6;
 	const uint32_t *v6;
 	const uint8_t *vh4, *vh6; /* u64s, not always 8-aligned: memcpy */
+	/* IPv4 keys by their top 16 bits: the keys of prefix p are
+	 * [idx[p], idx[p + 1]), so a search touches a few cache lines, not
+	 * log2(n) of them across the whole array. Built at load. */
+	uint32_t *idx4, *idxh4; /* 65537 entries each, owned */
 };
+
+#define IDX_SIZE 65537u
+
+/* Build the /16 index of ascending keys @k (@n of them). */
+static uint32_t *index16(const uint32_t *k, uint64_t n)
+{
+	uint32_t *idx = tl_calloc(IDX_SIZE, sizeof(*idx));
+	uint64_t i = 0;
+	uint32_t p;
+
+	if (!idx)
+		return NULL;
+	for (p = 0; p < 65536; p++) {
+		while (i < n && (k[i] >> 16) < p)
+			i++;
+		idx[p] = (uint32_t)i;
+	}
+	idx[65536] = (uint32_t)n;
+	return idx;
+}
+
+/* Let the kernel take back the pages wholly inside [@from, @to). */
+static void drop_pages(const uint8_t *from, const uint8_t *to)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)from + pg - 1) & ~(pg - 1);
+	uintptr_t b = (uintptr_t)to & ~(pg - 1);
+
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
 
 uint8_t snap_code_octet(unsigned bit)
 {
@@ -435,13 +470,21 @@ int snap_load(const char *path, struct snap **out)
 		corrupt(path, "keys out of order");
 		goto fail;
 	}
-	/* Checking read every page; let the kernel take them back, so that
-	 * what stays resident is what lookups touch (the hist section only
-	 * when the hist zone is asked). */
-	madvise(sn->map, sn->len, MADV_DONTNEED);
+	sn->idx4 = index16(sn->k4, n4);
+	sn->idxh4 = index16(sn->kh4, nh4);
+	if (!sn->idx4 || !sn->idxh4) {
+		rc = TL_ENOMEM;
+		goto fail;
+	}
+	/* Checking read every page. The listed set stays resident (it is
+	 * what every query searches); the history, asked only through the
+	 * hist zone, is given back to the kernel until it is asked. */
+	drop_pages((const uint8_t *)sn->kh4, (const uint8_t *)sn->map + sn->len);
 	*out = sn;
 	return 0;
 fail:
+	tl_free(sn->idx4);
+	tl_free(sn->idxh4);
 	munmap(sn->map, sn->len);
 	tl_free(sn);
 	return rc;
@@ -451,6 +494,8 @@ void snap_free(struct snap *sn)
 {
 	if (!sn)
 		return;
+	tl_free(sn->idx4);
+	tl_free(sn->idxh4);
 	munmap(sn->map, sn->len);
 	tl_free(sn);
 }
@@ -469,9 +514,10 @@ void snap_get_info(const struct snap *sn, struct snap_info *info)
 
 /* ---- searching ----------------------------------------------------------- */
 
-static bool find4(const uint32_t *k, uint64_t n, uint32_t key, uint64_t *at)
+static bool find4(const uint32_t *k, const uint32_t *idx, uint32_t key,
+		  uint64_t *at)
 {
-	uint64_t lo = 0, hi = n;
+	uint64_t lo = idx[key >> 16], end = idx[(key >> 16) + 1], hi = end;
 
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
@@ -482,7 +528,7 @@ static bool find4(const uint32_t *k, uint64_t n, uint32_t key, uint64_t *at)
 			hi = mid;
 	}
 	*at = lo;
-	return lo < n && k[lo] == key;
+	return lo < end && k[lo] == key;
 }
 
 static bool find16(const uint8_t *k, uint64_t n, const uint8_t *key,
@@ -512,7 +558,7 @@ bool snap_lookup(const struct snap *sn, const struct tl_ip *ip,
 	uint32_t v;
 
 	if (ip->family == 4) {
-		if (!find4(sn->k4, sn->h.n4, tl_ip_v4(ip), &at))
+		if (!find4(sn->k4, sn->idx4, tl_ip_v4(ip), &at))
 			return false;
 		v = sn->v4[at];
 	} else {
@@ -530,7 +576,7 @@ bool snap_history(const struct snap *sn, const struct tl_ip *ip,
 	uint64_t at, v;
 
 	if (ip->family == 4) {
-		if (!find4(sn->kh4, sn->h.nh4, tl_ip_v4(ip), &at))
+		if (!find4(sn->kh4, sn->idxh4, tl_ip_v4(ip), &at))
 			return false;
 		memcpy(&v, sn->vh4 + at * 8, 8);
 	} else {
