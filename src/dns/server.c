@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ev.h"
@@ -143,6 +144,14 @@ int dns_server_reload(struct dns_server *srv)
 	old = srv->cur;
 	srv->cur = r;
 	pthread_mutex_unlock(&srv->snap_mu);
+	/* Unmapping a large snapshot takes milliseconds: wait here for the
+	 * batches still using the old one, and free it on this thread, not
+	 * on a worker that would hold its queries up meanwhile. */
+	while (old && atomic_load(&old->refs) > 1) {
+		struct timespec ms = {0, 1000000};
+
+		nanosleep(&ms, NULL);
+	}
 	snap_put(old);
 	snap_get_info(sn, &info);
 	log_info("dns", "serving snapshot serial %u: %llu IPv4 and %llu IPv6 "
