@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -160,7 +161,14 @@ static void *dns_builder(void *arg)
 	struct dns_side *d = arg;
 
 	/* Queries first when the cores are busy. */
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+	{
+		/* SCHED_IDLE: it runs only when nothing else wants a CPU. */
+		struct sched_param sp = {0};
+
+		if (sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
+			setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+				    19);
+	}
 
 	pthread_mutex_lock(&d->mu);
 	while (!d->stop) {

@@ -205,7 +205,14 @@ static void *udp_main(void *arg)
 	struct timeval tv = {0, 200000}; /* wake to see a stop (s, µs) */
 	int i, n, fl;
 
-	/* Blocking reads, with a timeout to notice a stop. */
+	/* Blocking reads, with a timeout to notice a stop; a receive buffer
+	 * that holds a few hundred milliseconds of queries at 100,000/s,
+	 * so a stall (a snapshot switch, a busy machine) loses none. */
+	{
+		int rcv = 4 << 20;
+
+		setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	}
 	fl = fcntl(u->fd, F_GETFL);
 	fcntl(u->fd, F_SETFL, fl & ~O_NONBLOCK);
 	setsockopt(u->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -391,7 +391,10 @@ int snap_load(const char *path, struct snap **out)
 		return TL_ENOMEM;
 	}
 	sn->len = (size_t)sb.st_size;
-	sn->map = mmap(NULL, sn->len, PROT_READ, MAP_SHARED, fd, 0);
+	/* MAP_POPULATE: the page faults are taken here, on the loading
+	 * thread, not by the first queries after a switch. */
+	sn->map = mmap(NULL, sn->len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
+		       0);
 	close(fd);
 	if (sn->map == MAP_FAILED) {
 		rc = -errno;
