@@ -132,6 +132,7 @@ static int trap_flush(void *ctx)
  */
 struct dns_side {
 	struct dns_server *srv;
+	struct trap_server *trap; /* events to wait for before a build */
 	struct dnsbl_zones zones;
 	struct tl_store *s;
 	struct tl_policy pol;
@@ -147,8 +148,13 @@ struct dns_side {
 static void dns_build(struct dns_side *d)
 {
 	struct snap_info info;
-	int rc = snap_build(d->s, &d->pol, tl_day_today(),
-			    (uint32_t)time(NULL), d->path, &info);
+	int rc;
+
+	/* What the trap took until now is in the history first. */
+	if (d->trap)
+		trap_server_flush(d->trap);
+	rc = snap_build(d->s, &d->pol, tl_day_today(), (uint32_t)time(NULL),
+			d->path, &info);
 
 	if (rc < 0)
 		log_error("serve", "snapshot build: %s", tl_strerror(rc));
@@ -337,6 +343,7 @@ int cmd_serve(int argc, char **argv)
 		o.sink = t.srv;
 	}
 	if (c.cfg.dns_listen[strspn(c.cfg.dns_listen, " \t,")]) {
+		dns.trap = t.srv;
 		rc = dns_side_start(&dns, &c, s);
 		if (rc < 0) {
 			log_error("serve", "dns: %s", tl_strerror(rc));

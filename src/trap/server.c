@@ -250,6 +250,13 @@ static void *committer_main(void *arg)
 				rc = tl_store_append(srv->store, &it->ev);
 		if (rc == 0)
 			rc = tl_store_commit_async(srv->store);
+		for (it = fifo; it && rc == 0; it = it->next)
+			if (it->barrier) {
+				/* A flush waits for the history too: whoever
+				 * asked reads it next (a snapshot build). */
+				rc = tl_store_wait(srv->store);
+				break;
+			}
 		if (rc < 0) {
 			atomic_fetch_add(&srv->n_fail, 1);
 			if (!said)

@@ -54,7 +54,8 @@ int trap_server_stop(struct trap_server *srv);
 /*
  * Hand an event to the committer from another thread (the passive
  * sensors of `serve`): it is made durable with the trap's next group.
- * trap_server_flush waits until everything handed so far is durable.
+ * trap_server_flush waits until everything handed so far is durable and
+ * applied to the history (so a reader that comes next sees it).
  */
 int trap_server_submit(struct trap_server *srv, const struct tl_event *ev);
 int trap_server_flush(struct trap_server *srv);
