@@ -48,6 +48,7 @@ struct tl_config {
 	unsigned dict_window;     /* seconds in which they must come */
 	/* [content] */
 	char content_rules[TL_CONFIG_STR]; /* rules file; "" = built-in */
+	char content_clamav[TL_CONFIG_STR]; /* ClamAV database; "" = none */
 	char dns_listen[TL_CONFIG_STR];
 	char dns_zone[TL_CONFIG_STR];
 	char dns_txt[TL_CONFIG_STR];

@@ -82,14 +82,16 @@ int cli_exit_code(int err);
 
 struct mail_rules;
 struct mail_relays;
+struct mail_av;
 /*
  * What the mailbox sensors need from the configuration: the content rules
  * ([content] rules, or the built-in ones) and [ingest] own_relays. Returns
  * an exit code; errors are logged. Free with cli_mail_free.
  */
 int cli_mail_load(const struct cli_common *c, struct mail_rules **rules,
-		  struct mail_relays *relays);
-void cli_mail_free(struct mail_rules *rules, struct mail_relays *relays);
+		  struct mail_relays *relays, struct mail_av **av);
+void cli_mail_free(struct mail_rules *rules, struct mail_relays *relays,
+		   struct mail_av *av);
 
 /* Set *@flag to the signal number on SIGTERM and SIGINT, and with @hup
  * on SIGHUP too (unless a stop came first). */

@@ -125,6 +125,7 @@ int cmd_ingest(int argc, char **argv)
 	struct ingest_stats st = {0};
 	struct mail_rules *rules = NULL;
 	struct mail_relays relays = {0};
+	struct mail_av *av = NULL;
 	const char *format = NULL;
 	struct tl_store *s = NULL;
 	bool quiet = false, stopped = false, following = false;
@@ -192,12 +193,13 @@ int cmd_ingest(int argc, char **argv)
 	ex = cli_load(&c);
 	if (ex != EXIT_OK)
 		goto out;
-	ex = cli_mail_load(&c, &rules, &relays);
+	ex = cli_mail_load(&c, &rules, &relays, &av);
 	if (ex != EXIT_OK)
 		goto out;
 	o.cfg = &c.cfg;
 	o.rules = rules;
 	o.relays = &relays;
+	o.av = av;
 	ex = cli_open_store(&c, TL_STORE_WRITE, true, &s);
 	if (ex != EXIT_OK)
 		goto out;
@@ -258,7 +260,7 @@ summary:
 		ex = EXIT_DATAERR;
 out:
 	tl_store_close(s);
-	cli_mail_free(rules, &relays);
+	cli_mail_free(rules, &relays, av);
 	cli_free(&c);
 	return ex;
 }

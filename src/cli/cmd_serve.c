@@ -270,6 +270,7 @@ int cmd_serve(int argc, char **argv)
 	struct ingest_stats st = {0};
 	struct mail_rules *rules = NULL;
 	struct mail_relays relays = {0};
+	struct mail_av *av = NULL;
 	struct tl_store *s = NULL;
 	struct cli_trap t = {0};
 	struct sources *src = NULL;
@@ -352,11 +353,12 @@ int cmd_serve(int argc, char **argv)
 		}
 	}
 	for (;;) {
-		ex = cli_mail_load(&c, &rules, &relays);
+		ex = cli_mail_load(&c, &rules, &relays, &av);
 		if (ex != EXIT_OK)
 			break;
 		o.rules = rules;
 		o.relays = &relays;
+	o.av = av;
 		o.format = ingest_format_find("maildir");
 		rc = open_sources(src, s, c.data, &o, &st);
 		if (rc < 0) {
@@ -374,8 +376,9 @@ int cmd_serve(int argc, char **argv)
 		rc = close_sources(src);
 		if (rc < 0 && ex == EXIT_OK)
 			ex = cli_exit_code(rc);
-		cli_mail_free(rules, &relays);
+		cli_mail_free(rules, &relays, av);
 		rules = NULL;
+		av = NULL;
 		if (stop != SIGHUP || ex != EXIT_OK)
 			break;
 		stop = 0;

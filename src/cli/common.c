@@ -96,30 +96,41 @@ int cli_store_error(const char *dir, int err)
 }
 
 int cli_mail_load(const struct cli_common *c, struct mail_rules **rules,
-		  struct mail_relays *relays)
+		  struct mail_relays *relays, struct mail_av **av)
 {
 	const char *bad = NULL;
 	int rc;
 
 	memset(relays, 0, sizeof(*relays));
+	*av = NULL;
+	if (c->cfg.content_clamav[0] &&
+	    mail_av_open(c->cfg.content_clamav, av) < 0)
+		return EXIT_UNAVAILABLE;
 	rc = mail_rules_load(c->cfg.content_rules, rules);
-	if (rc < 0)
+	if (rc < 0) {
+		mail_av_free(*av);
+		*av = NULL;
 		return rc == TL_ENOENT ? EXIT_NOINPUT : EXIT_DATAERR;
+	}
 	rc = mail_relays_parse(c->cfg.ingest_own_relays, relays, &bad);
 	if (rc < 0) {
 		log_error("config", "[ingest] own_relays: '%.64s': %s",
 			  bad ? bad : "", tl_strerror(rc));
 		mail_rules_free(*rules);
 		*rules = NULL;
+		mail_av_free(*av);
+		*av = NULL;
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
 }
 
-void cli_mail_free(struct mail_rules *rules, struct mail_relays *relays)
+void cli_mail_free(struct mail_rules *rules, struct mail_relays *relays,
+		   struct mail_av *av)
 {
 	mail_rules_free(rules);
 	mail_relays_free(relays);
+	mail_av_free(av);
 }
 
 static volatile sig_atomic_t *stop_flag;

@@ -112,6 +112,10 @@ static const struct key keys[] = {
 	{"dictionary", "window", K_SECONDS, OFF(dict_window), "1h",
 	 "the window for threshold (s, or with m/h/d); it starts at a "
 	 "client's first unknown recipient"},
+	{"content", "clamav", K_STR, OFF(content_clamav), "",
+	 "ClamAV signatures (a directory such as /var/lib/clamav, or one "
+	 "database file); every message is scanned and a match is malware. "
+	 "Empty: no ClamAV"},
 	{"content", "rules", K_STR, OFF(content_rules), "",
 	 "content rules (tags such as pharma and phish) for the trap and the "
 	 "mailbox importers; empty: the built-in copy of etc/rules.conf"},

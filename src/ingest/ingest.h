@@ -58,6 +58,7 @@ struct ingest_opts {
 	const struct tl_config *cfg;      /* thresholds */
 	const struct mail_rules *rules;   /* content tags */
 	const struct mail_relays *relays; /* [ingest] own_relays */
+	const struct mail_av *av;         /* ClamAV ([content] clamav) */
 	const char *sensor;               /* events' sensor name */
 	/* Where events go: NULL = the store passed in (this thread is its
 	 * writer). Else @submit takes each event and @flush returns once all

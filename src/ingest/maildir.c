@@ -157,7 +157,7 @@ static int read_sub(struct tl_store *s, const char *dir, const char *sub,
 		    bool take_new, uint64_t *taken, uint64_t skips[])
 {
 	struct names l = {0};
-	struct mail_opts mo = {o->relays, o->rules, -1, o->sensor};
+	struct mail_opts mo = {o->relays, o->rules, -1, o->sensor, o->av};
 	char path[4096], *buf = NULL;
 	size_t cap = 0, len = 0, i, stop_at = SIZE_MAX;
 	int64_t not_after = o->not_after ? o->not_after

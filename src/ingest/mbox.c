@@ -38,6 +38,7 @@ int ingest_mbox_open(const struct ingest_opts *o, void **state)
 	m->mo.relays = o->relays;
 	m->mo.rules = o->rules;
 	m->mo.sensor = o->sensor;
+	m->mo.av = o->av;
 	m->mo.fallback_time = -1;
 	m->prev_blank = true;
 	*state = m;

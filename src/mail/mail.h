@@ -152,6 +152,7 @@ struct mail_opts {
 	int64_t fallback_time; /* unix s (mbox From_ line, file mtime) used
 				* when the edge hop has no date; -1 none */
 	const char *sensor;    /* event's sensor name, "" or NULL = none */
+	const struct mail_av *av; /* ClamAV, or NULL */
 };
 
 /*
@@ -173,6 +174,21 @@ enum mail_skip mail_message_event(const char *msg, size_t len,
  * benchmarking, multicast, reserved; IPv6 ULA, link-local, 2001:db8::/32,
  * and so on). */
 bool mail_ip_is_special(const struct tl_ip *ip);
+
+/* ---- ClamAV, when installed and enabled (av.c) ------------------------ */
+
+struct mail_av; /* a compiled signature engine; share across threads */
+
+/* Load ClamAV signatures from @db (a directory or one database file).
+ * Returns 0, or TL_EINVAL (logged; also when built without libclamav). */
+int mail_av_open(const char *db, struct mail_av **out);
+void mail_av_free(struct mail_av *av);
+/* Scan a whole message: 1 when a signature matches (its name into @what),
+ * 0 when clean, or a negative error. */
+int mail_av_scan(const struct mail_av *av, const char *msg, size_t len,
+		 char *what, size_t whatlen);
+/* Was this trapline built with libclamav? */
+bool mail_av_available(void);
 
 /* ---- dictionary attacks (dict.c) --------------------------------------- */
 

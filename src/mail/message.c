@@ -460,6 +460,9 @@ enum mail_skip mail_message_event(const char *msg, size_t len,
 	copy_str(ev->helo, sizeof(ev->helo), sender.helo);
 	copy_str(ev->sensor, sizeof(ev->sensor), o->sensor);
 	mail_classify(msg, len, o->rules, ev, &verdict);
+	if (!verdict.malware && o->av)
+		verdict.malware = mail_av_scan(o->av, msg, len, verdict.why,
+					       sizeof(verdict.why)) == 1;
 	if (verdict.malware)
 		ev->kind = TL_KIND_MALWARE;
 	return MAIL_TAKEN;

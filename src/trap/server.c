@@ -57,6 +57,7 @@ struct live {
 	struct trap_server *srv;
 	struct mail_rules *rules;
 	struct trap_rcpts *rcpts;
+	struct mail_av *av;      /* ClamAV, or NULL */
 	struct sess_env env; /* ctx = this */
 };
 
@@ -370,6 +371,7 @@ static void live_put(struct live *l)
 	if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
 		mail_rules_free(l->rules);
 		trap_rcpts_free(l->rcpts);
+		mail_av_free(l->av);
 		tl_free(l);
 	}
 }
@@ -399,6 +401,8 @@ static int live_load(struct trap_server *srv, struct live **out)
 	if (rc == 0)
 		rc = trap_rcpts_load(srv->cfg->trap_domains,
 				     srv->cfg->trap_addresses, &l->rcpts);
+	if (rc == 0 && srv->cfg->content_clamav[0])
+		rc = mail_av_open(srv->cfg->content_clamav, &l->av);
 	if (rc < 0) {
 		live_put(l);
 		return rc;
@@ -409,6 +413,7 @@ static int live_load(struct trap_server *srv, struct live **out)
 	l->env.record = env_record;
 	l->env.now = env_now;
 	l->env.rules = l->rules;
+	l->env.av = l->av;
 	*out = l;
 	return 0;
 }

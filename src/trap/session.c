@@ -278,6 +278,9 @@ static void message_done(struct session *s)
 	if (s->data.bare_lf)
 		s->tells |= TELL_BARE_LF;
 	mail_classify(s->msg, s->data.len, s->env->rules, &s->ev, &v);
+	if (!v.malware && s->env->av)
+		v.malware = mail_av_scan(s->env->av, s->msg, s->data.len, v.why,
+					 sizeof(v.why)) == 1;
 	if (v.malware)
 		s->ev.kind = TL_KIND_MALWARE;
 	add_tells(s, &s->ev);

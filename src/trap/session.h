@@ -39,6 +39,7 @@ struct sess_env {
 	/* Unix seconds now. */
 	int64_t (*now)(void *ctx);
 	const struct mail_rules *rules; /* content tags, may be NULL */
+	const struct mail_av *av;       /* ClamAV, may be NULL */
 };
 
 /* Limits and facts that do not change during a session. */

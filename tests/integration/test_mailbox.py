@@ -132,3 +132,29 @@ def test_serve_watches_a_maildir_and_takes_each_message_once(tl, tmp_path):
         _, err = p.communicate(timeout=20)
     assert p.returncode == 0, err
     assert seen(tl, "81.2.69.166")["spam"] == 2
+
+
+def test_clamav_in_the_mailbox_importers(tl, tmp_path):
+    import base64
+    import hashlib
+    payload = b"trapline clamav test payload, harmless\n"
+    db = tmp_path / "test.hdb"
+    db.write_text("%s:%d:Trapline.Test.Payload\n" % (hashlib.md5(payload).hexdigest(),
+                                                     len(payload)))
+    att = ("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+           "--b\nContent-Type: text/plain\n\nhi\n--b\n"
+           "Content-Type: text/plain; name=n.txt\n"
+           "Content-Disposition: attachment; filename=n.txt\n"
+           "Content-Transfer-Encoding: base64\n\n%s\n--b--\n"
+           % base64.b64encode(payload).decode())
+    m = msg("81.2.69.167")
+    head, _ = m.split("\n\n", 1)
+    md = tmp_path / "Maildir"
+    write_maildir(md, [head.replace("Subject: hello", "Subject: x") + "\n" + att])
+    cfg = config(tmp_path, content={"clamav": str(db)})
+    p = tl.run("ingest", "--config", cfg, "--format", "maildir", str(md))
+    if b"built without libclamav" in p.stderr:
+        import pytest
+        pytest.skip("built without libclamav")
+    assert p.returncode == 0, p.stderr
+    assert seen(tl, "81.2.69.167")["malware"] == 1

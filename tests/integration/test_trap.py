@@ -25,7 +25,7 @@ TRAP_DOMAIN = "trap.example.org"
 
 
 class Trap:
-    def __init__(self, tl, tmp_path, **keys):
+    def __init__(self, tl, tmp_path, extra="", **keys):
         self.tl = tl
         self.cfg = tmp_path / "trap.conf"
         trap = {"domains": TRAP_DOMAIN, "hostname": "mx.trap.test",
@@ -33,7 +33,7 @@ class Trap:
         trap.update({k: str(v) for k, v in keys.items() if not k.startswith("dict_")})
         body = "[trap]\n" + "".join("%s = %s\n" % kv for kv in trap.items())
         body += "[dictionary]\nthreshold = %s\n" % keys.get("dict_threshold", 3)
-        self.cfg.write_text(body)
+        self.cfg.write_text(body + extra)
         self.err = open(tmp_path / "trap.log", "w+")
         self.p = subprocess.Popen([BIN, "trap", "--data", tl.data, "--config",
                                    str(self.cfg), "--listen", "127.0.0.1:0"],
@@ -77,8 +77,8 @@ class Trap:
 def trap(tl, tmp_path):
     traps = []
 
-    def start(**keys):
-        t = Trap(tl, tmp_path, **keys)
+    def start(extra="", **keys):
+        t = Trap(tl, tmp_path, extra, **keys)
         traps.append(t)
         return t
     yield start
@@ -431,3 +431,42 @@ def test_ipv6_listener(tl, tmp_path):
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=30) == 0
+
+
+def clamav_db(tmp_path, payload):
+    """A ClamAV database of one custom signature: the MD5 of @payload
+    (the .hdb format), so the test needs no downloaded signatures."""
+    import hashlib
+    db = tmp_path / "test.hdb"
+    db.write_text("%s:%d:Trapline.Test.Payload\n" % (hashlib.md5(payload).hexdigest(),
+                                                     len(payload)))
+    return db
+
+
+PAYLOAD = b"trapline clamav test payload, harmless\n"
+
+
+def attach_msg(payload):
+    b64 = base64.b64encode(payload).decode()
+    return ("From: a@b.example\r\nSubject: your file\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+            "Content-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\n"
+            "Content-Type: text/plain; name=notes.txt\r\n"
+            "Content-Disposition: attachment; filename=notes.txt\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--XX--\r\n" % b64)
+
+
+def test_clamav_signature_marks_malware(tl, trap, tmp_path):
+    db = clamav_db(tmp_path, PAYLOAD)
+    t = trap(tls="no", extra="[content]\nclamav = %s\n" % db)
+    if "built without libclamav" in t.log():
+        pytest.skip("built without libclamav")
+    s = t.smtp("81.2.69.190")
+    s.sendmail("a@b.example", ["t@" + TRAP_DOMAIN], attach_msg(PAYLOAD))
+    s.sendmail("a@b.example", ["t@" + TRAP_DOMAIN], attach_msg(b"something else\n"))
+    s.quit()
+    assert wait_total(tl, "81.2.69.190", "malware", 1) == 1
+    # The signature's attachment is malware; the other one plain spam.
+    assert tl.show("81.2.69.190")["events"]["spam"] == 1
+    assert "1 signatures from" in t.log()
+    assert t.stop() == 0
