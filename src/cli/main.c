@@ -11,7 +11,7 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *what;
 } commands[] = {
-	{"ingest", cmd_ingest, "events from files or stdin into the store"},
+	{"ingest", cmd_ingest, "events from files, mail logs and mailboxes"},
 	{"show", cmd_show, "one IP's history"},
 	{"top", cmd_top, "rankings: longest-running, biggest, most recent"},
 	{"simulate", cmd_simulate, "a synthetic trap network's event stream"},
@@ -19,7 +19,7 @@ static const struct {
 	{"trap", cmd_trap, "the SMTP spam trap"},
 	{"dns", cmd_dns, "the DNS block list (bl and hist zones)"},
 	{"export", cmd_export, "the listed set for rbldnsd, BIND, ipset, nft"},
-	{"serve", cmd_serve, "everything on one machine: the sensors, ..."},
+	{"serve", cmd_serve, "everything on one machine: trap, DNS, log and mailbox sensors"},
 };
 
 static int usage(FILE *f)
