@@ -39,6 +39,11 @@ int tl_time_parse(const char *s, size_t len, int64_t *out);
  * tests and demos are reproducible. */
 tl_day tl_day_today(void);
 
+/* An English month abbreviation ("Jan".."Dec") at @s (at least @n >= 3
+ * bytes; only the first 3 are read), exactly as written or, with @icase,
+ * in any case. Returns 1..12, or 0 when it is none. */
+int tl_month_parse(const char *s, size_t n, bool icase);
+
 /*
  * A day given to a command: "YYYY-MM-DD", "today", or "Nd" (N days before
  * @today). Returns 0 or TL_ESYNTAX.

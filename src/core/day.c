@@ -2,6 +2,7 @@
 /* day.c -- civil dates, day numbers and event times in UTC */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "tl_limits.h"
@@ -235,4 +236,18 @@ int tl_day_parse_relative(const char *s, tl_day today, tl_day *out)
 		return 0;
 	}
 	return tl_day_parse(s, len, out);
+}
+
+int tl_month_parse(const char *s, size_t n, bool icase)
+{
+	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int m;
+
+	if (n < 3)
+		return 0;
+	for (m = 0; m < 12; m++)
+		if ((icase ? strncasecmp(s, names + 3 * m, 3)
+			   : memcmp(s, names + 3 * m, 3)) == 0)
+			return m + 1;
+	return 0;
 }

@@ -45,17 +45,6 @@ int ingest_mbox_open(const struct ingest_opts *o, void **state)
 	return 0;
 }
 
-static int month_of(const char *s)
-{
-	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int i;
-
-	for (i = 0; i < 12; i++)
-		if (memcmp(s, names + 3 * i, 3) == 0)
-			return i + 1;
-	return 0;
-}
-
 static bool digits(const char *s, size_t n, int *out)
 {
 	size_t i;
@@ -86,7 +75,7 @@ static int64_t from_line_time(const char *s, size_t len)
 	if (len < 20)
 		return -1;
 	p = s + len - 20;
-	mon = month_of(p);
+	mon = tl_month_parse(p, 3, false);
 	if (!mon || p[3] != ' ' || p[6] != ' ' || p[9] != ':' ||
 	    p[12] != ':' || p[15] != ' ')
 		return -1;

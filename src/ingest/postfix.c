@@ -66,17 +66,6 @@ static int digits(const char *p, const char *e, size_t n)
 	return v;
 }
 
-static int month_number(const char *p)
-{
-	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int m;
-
-	for (m = 0; m < 12; m++)
-		if (memcmp(names + 3 * m, p, 3) == 0)
-			return m + 1;
-	return -1;
-}
-
 /* "HH:MM:SS" with an optional ".fraction"; advances *@pp. */
 static bool parse_hms(const char **pp, const char *e, struct postfix_line *o)
 {
@@ -110,8 +99,8 @@ static bool parse_bsd_stamp(const char **pp, const char *e,
 
 	if (e - p < 15 || p[3] != ' ')
 		return false;
-	o->mon = month_number(p);
-	if (o->mon < 0)
+	o->mon = tl_month_parse(p, (size_t)(e - p), false);
+	if (o->mon == 0)
 		return false;
 	p += 4;
 	if (*p == ' ')

@@ -478,20 +478,6 @@ static bool read_char(struct cur *c, char ch)
 	return false;
 }
 
-/* "Jan".."Dec" (or the full name): 1..12, or 0. */
-static unsigned month_of(const char *s, size_t n)
-{
-	static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
-	unsigned i;
-
-	if (n < 3)
-		return 0;
-	for (i = 0; i < 12; i++)
-		if (strncasecmp(s, names + 3 * i, 3) == 0)
-			return i + 1;
-	return 0;
-}
-
 static bool is_weekday(const char *s, size_t n)
 {
 	static const char names[] = "montuewedthufrisatsun";
@@ -566,7 +552,7 @@ static int64_t parse_date(const char *s, size_t n)
 		wn = read_alpha(&c, &w);
 		if (wn) {
 			asc = true;
-			mon = month_of(w, wn);
+			mon = (unsigned)tl_month_parse(w, wn, true);
 		}
 	}
 	skip_cfws(&c);
@@ -575,7 +561,7 @@ static int64_t parse_date(const char *s, size_t n)
 	if (!asc) {
 		skip_cfws(&c);
 		wn = read_alpha(&c, &w);
-		mon = month_of(w, wn);
+		mon = (unsigned)tl_month_parse(w, wn, true);
 		skip_cfws(&c);
 		ylen = read_num(&c, 5, &year);
 		if (ylen < 2 || ylen > 4)
