@@ -54,6 +54,7 @@ struct tl_config {
 	char dns_txt[TL_CONFIG_STR];
 	unsigned dns_refresh;               /* seconds between snapshots */
 	unsigned dns_workers;               /* 0 = one per CPU */
+	unsigned dns_udp_wait;              /* UDP coalescing wait (µs) */
 	char dns_dataset[TL_CONFIG_STR];    /* ZONE:TYPE:FILE ... */
 	char dns_ns[TL_CONFIG_STR];         /* NS names, first = SOA mname */
 	char dns_hostmaster[TL_CONFIG_STR]; /* SOA rname */

@@ -200,6 +200,7 @@ int cmd_dns(int argc, char **argv)
 	su.listen = listen[0] ? listen : c.cfg.dns_listen;
 	su.zones = &zones;
 	su.workers = c.cfg.dns_workers;
+	su.udp_wait_us = c.cfg.dns_udp_wait;
 	su.snap_path = path;
 	rc = dns_server_new(&su, &srv);
 	if (rc < 0) {

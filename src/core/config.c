@@ -129,6 +129,10 @@ static const struct key keys[] = {
 	{"dns", "workers", K_UINT, OFF(dns_workers), "0",
 	 "worker threads, each with its own UDP and TCP sockets "
 	 "(SO_REUSEPORT); 0 = one per CPU"},
+	{"dns", "udp_wait", K_UINT, OFF(dns_udp_wait), "250",
+	 "microseconds a UDP worker under a steady stream of queries waits "
+	 "before reading again, to take several in one call (0 to 10000; "
+	 "0: never wait)"},
 	{"dns", "refresh", K_SECONDS, OFF(dns_refresh), "60s",
 	 "how often the snapshot is compiled again from the store"},
 	{"dns", "ns", K_STR, OFF(dns_ns), "localhost",

@@ -11,7 +11,10 @@
  * UDP is where the load is: each UDP socket has a thread of its own that
  * blocks in recvmmsg and answers with sendmmsg, as rbldnsd blocks in
  * recvfrom: two system calls for a lone query, and under load one call
- * carries up to UDP_BATCH. TCP connections are served by the worker's
+ * carries up to UDP_BATCH. Under a steady stream that is not yet heavy
+ * enough to fill batches, the thread waits a moment (udp_wait) before
+ * reading again, trading a quarter of a millisecond of latency for fewer
+ * wakeups and system calls. TCP connections are served by the worker's
  * event loop.
  */
 #include <errno.h>
@@ -40,6 +43,8 @@
 #define TCP_CONNS_MAX 256   /* TCP connections per worker (count) */
 #define TCP_IDLE_MS 10000   /* an idle TCP connection is closed (ms) */
 #define LISTEN_MAX 16       /* listen addresses (count) */
+#define UDP_WAIT_MAX_US 10000 /* the longest coalescing wait (µs) */
+#define UDP_STREAM_US 2000  /* batches closer than this are a stream (µs) */
 
 struct snapref {
 	struct snap *sn;
@@ -68,6 +73,8 @@ struct udp_side {
 	struct sockaddr_storage from[UDP_BATCH];
 	struct iovec iov_in[UDP_BATCH], iov_out[UDP_BATCH];
 	struct mmsghdr msg_in[UDP_BATCH], msg_out[UDP_BATCH];
+	unsigned wait_us;  /* coalescing wait under a stream (µs) */
+	uint64_t last_us;  /* when the last batch was answered (µs) */
 };
 
 struct dns_worker {
@@ -163,6 +170,14 @@ int dns_server_reload(struct dns_server *srv)
 
 /* ---- UDP ---------------------------------------------------------------- */
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* Answer one batch read into @u. */
 static void udp_batch(struct udp_side *u, int n)
 {
@@ -217,6 +232,8 @@ static void *udp_main(void *arg)
 	fcntl(u->fd, F_SETFL, fl & ~O_NONBLOCK);
 	setsockopt(u->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (!u->w->stopping) {
+		uint64_t now;
+
 		for (i = 0; i < UDP_BATCH; i++) {
 			u->iov_in[i].iov_base = u->in[i];
 			u->iov_in[i].iov_len = sizeof(u->in[i]);
@@ -228,8 +245,22 @@ static void *udp_main(void *arg)
 		}
 		/* Wait for one, then take what else is there. */
 		n = recvmmsg(u->fd, u->msg_in, UDP_BATCH, MSG_WAITFORONE, NULL);
-		if (n > 0)
-			udp_batch(u, n);
+		if (n <= 0)
+			continue;
+		udp_batch(u, n);
+		/* Under a steady stream (the batch before ended less than
+		 * UDP_STREAM_US ago) but short of a full batch, wait a moment
+		 * so that the next call takes several queries at once: a
+		 * wakeup and two system calls then serve a handful. An idle
+		 * server answers at once; a loaded one never waits. */
+		now = mono_us();
+		if (u->wait_us && n < UDP_BATCH / 2 &&
+		    now - u->last_us < UDP_STREAM_US) {
+			struct timespec ts = {0, (long)u->wait_us * 1000};
+
+			nanosleep(&ts, NULL);
+		}
+		u->last_us = now;
 	}
 	return NULL;
 }
@@ -410,6 +441,12 @@ int dns_server_new(const struct dns_setup *su, struct dns_server **out)
 		rc = TL_EINVAL;
 		goto fail;
 	}
+	if (su->udp_wait_us > UDP_WAIT_MAX_US) {
+		log_error("dns", "udp_wait %u: at most %u microseconds",
+			  su->udp_wait_us, UDP_WAIT_MAX_US);
+		rc = TL_EINVAL;
+		goto fail;
+	}
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	srv->nworkers = su->workers ? su->workers : ncpu < 1 ? 1 : (unsigned)ncpu;
 	srv->workers = tl_calloc(srv->nworkers, sizeof(*srv->workers));
@@ -452,6 +489,7 @@ int dns_server_new(const struct dns_setup *su, struct dns_server **out)
 			}
 			w->udp[w->n]->w = w;
 			w->udp[w->n]->fd = u;
+			w->udp[w->n]->wait_us = su->udp_wait_us;
 			w->tcp[w->n++] = t;
 			ev_file_set(w->loop, t, EV_READ, on_accept, w);
 		}

@@ -16,6 +16,7 @@ struct dns_setup {
 	unsigned workers;       /* 0: one per CPU */
 	const struct dnsbl_zones *zones; /* borrowed */
 	const char *snap_path;  /* the snapshot file the server maps */
+	unsigned udp_wait_us;   /* UDP coalescing wait under a stream (µs) */
 };
 
 /*
