@@ -5,8 +5,11 @@
  * compiles itself: at start (unless one is there to serve at once) and
  * every [dns] refresh seconds, and on SIGHUP. The build runs on the main
  * thread into a new file while the workers answer from the old one; they
- * switch to the new one atomically, so answers never wait for a build. SIGUSR1 (and every refresh) writes the query
- * counters to DATA/dns.stats, which `trapline dns --stats` prints.
+ * switch to the new one atomically, so answers never wait for a build.
+ * The rbldnsd-syntax datasets ([dns] dataset) are loaded again when a file
+ * changes (looked at every DNS_DATASET_CHECK_S) and on SIGHUP. SIGUSR1 (and
+ * every refresh) writes the query counters to DATA/dns.stats, which
+ * `trapline dns --stats` prints.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -136,7 +139,7 @@ int cmd_dns(int argc, char **argv)
 	const char *zone = NULL;
 	char listen[4096] = "", path[4200], statp[4200];
 	bool stats = false;
-	time_t last;
+	time_t last, checked;
 	int opt, ex, rc;
 
 	while ((opt = getopt_long(argc, argv, "l:", longopts, NULL)) != -1) {
@@ -226,11 +229,18 @@ int cmd_dns(int argc, char **argv)
 			setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
 				    19);
 	}
-	last = time(NULL);
+	last = checked = time(NULL);
 	while (!stop || stop == SIGHUP) {
 		bool due = time(NULL) - last >= (time_t)c.cfg.dns_refresh;
+		bool hup = stop == SIGHUP;
 
-		if (stop == SIGHUP || due) {
+		/* Dataset files are looked at every few seconds, as
+		 * rbldnsd does, and loaded again when they changed. */
+		if (hup || time(NULL) - checked >= DNS_DATASET_CHECK_S) {
+			dns_server_datasets(srv, c.cfg.dns_dataset, hup);
+			checked = time(NULL);
+		}
+		if (hup || due) {
 			stop = 0;
 			rebuild(&c, path, srv);
 			write_stats(statp, dns_server_stats(srv));

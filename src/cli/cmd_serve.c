@@ -137,6 +137,7 @@ struct dns_side {
 	struct tl_store *s;
 	struct tl_policy pol;
 	unsigned refresh;       /* seconds */
+	const char *datasets;   /* [dns] dataset */
 	char path[4200];
 	pthread_t th;
 	bool running;
@@ -165,6 +166,7 @@ static void dns_build(struct dns_side *d)
 static void *dns_builder(void *arg)
 {
 	struct dns_side *d = arg;
+	time_t built = time(NULL);
 
 	/* Queries first when the cores are busy. */
 	{
@@ -179,17 +181,28 @@ static void *dns_builder(void *arg)
 	pthread_mutex_lock(&d->mu);
 	while (!d->stop) {
 		struct timespec until;
+		time_t next = built + (time_t)d->refresh;
+		bool asked;
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += d->refresh;
+		/* Wake for the next build, or sooner to look at the
+		 * dataset files (loaded again when they changed). */
+		if (next > time(NULL) + DNS_DATASET_CHECK_S)
+			next = time(NULL) + DNS_DATASET_CHECK_S;
+		until.tv_sec = next;
+		until.tv_nsec = 0;
 		while (!d->stop && !d->now &&
 		       pthread_cond_timedwait(&d->cv, &d->mu, &until) == 0)
 			;
 		if (d->stop)
 			break;
+		asked = d->now;
 		d->now = false;
 		pthread_mutex_unlock(&d->mu);
-		dns_build(d);
+		dns_server_datasets(d->srv, d->datasets, asked);
+		if (asked || time(NULL) >= built + (time_t)d->refresh) {
+			dns_build(d);
+			built = time(NULL);
+		}
 		pthread_mutex_lock(&d->mu);
 	}
 	pthread_mutex_unlock(&d->mu);
@@ -206,6 +219,10 @@ static int dns_side_start(struct dns_side *d, struct cli_common *c,
 	if (dnsbl_zones_init(&d->zones, c->cfg.dns_zone, c->cfg.dns_ns,
 			     c->cfg.dns_hostmaster, c->cfg.dns_txt) < 0)
 		return TL_ESYNTAX;
+	d->datasets = c->cfg.dns_dataset;
+	rc = dnsbl_datasets_load(&d->zones, d->datasets);
+	if (rc < 0)
+		return rc;
 	d->s = s;
 	d->refresh = c->cfg.dns_refresh;
 	tl_policy_from_config(&d->pol, &c->cfg);
@@ -253,6 +270,7 @@ static void dns_side_stop(struct dns_side *d)
 	}
 	dns_server_free(d->srv);
 	d->srv = NULL;
+	dnsbl_zones_free(&d->zones);
 }
 
 /* The signal that ends a wait: SIGHUP reloads, the others stop. */

@@ -2,8 +2,10 @@
 /* answer.c -- the block-list zones' answers (RFC 5782, 2308, 8020) */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dnsbl.h"
+#include "trapline/alloc.h"
 #include "trapline/config.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
@@ -140,6 +142,22 @@ static void hist_answer(struct dns_resp *r, const struct dnsbl_zones *z,
 		negative(r, z, z->hist, serial, DNS_RCODE_NOERROR);
 }
 
+/* What identifies a dataset file's content: all zero when it is gone. */
+static void file_id(const char *file, struct dnsbl_dataset *ds)
+{
+	struct stat sb;
+
+	ds->dev = ds->ino = ds->size = 0;
+	ds->mtime_ns = 0;
+	if (stat(file, &sb) < 0)
+		return;
+	ds->dev = (uint64_t)sb.st_dev;
+	ds->ino = (uint64_t)sb.st_ino;
+	ds->size = (uint64_t)sb.st_size;
+	ds->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 +
+		       sb.st_mtim.tv_nsec;
+}
+
 int dnsbl_datasets_load(struct dnsbl_zones *z, const char *spec)
 {
 	static const struct {
@@ -187,10 +205,19 @@ int dnsbl_datasets_load(struct dnsbl_zones *z, const char *spec)
 		}
 		if (name(zone, ds->apex, &ds->apex_len, "dataset") < 0)
 			return TL_ESYNTAX;
+		/* The file's identity first: a change during the load is
+		 * then seen as a change, and loaded again. */
+		file_id(file, ds);
+		ds->file = tl_calloc(1, strlen(file) + 1);
+		if (!ds->file)
+			return TL_ENOMEM;
+		memcpy(ds->file, file, strlen(file));
 		rc = rbl_data_load(file, types[i].type, &ds->d, why,
 				   sizeof(why));
 		if (rc < 0) {
 			log_error("dns", "%s: %s", file, why);
+			tl_free(ds->file);
+			ds->file = NULL;
 			return rc;
 		}
 		if (rbl_data_bad_lines(ds->d))
@@ -209,9 +236,48 @@ void dnsbl_zones_free(struct dnsbl_zones *z)
 {
 	unsigned i;
 
-	for (i = 0; i < z->nds; i++)
+	for (i = 0; i < z->nds; i++) {
 		rbl_data_free(z->ds[i].d);
+		tl_free(z->ds[i].file);
+	}
 	z->nds = 0;
+}
+
+bool dnsbl_datasets_changed(const struct dnsbl_zones *z)
+{
+	unsigned i;
+
+	for (i = 0; i < z->nds; i++) {
+		struct dnsbl_dataset now;
+
+		file_id(z->ds[i].file, &now);
+		if (now.dev != z->ds[i].dev || now.ino != z->ds[i].ino ||
+		    now.size != z->ds[i].size ||
+		    now.mtime_ns != z->ds[i].mtime_ns)
+			return true;
+	}
+	return false;
+}
+
+int dnsbl_zones_reload(const struct dnsbl_zones *z, const char *spec,
+		       struct dnsbl_zones **out)
+{
+	struct dnsbl_zones *n = tl_calloc(1, sizeof(*n));
+	int rc;
+
+	*out = NULL;
+	if (!n)
+		return TL_ENOMEM;
+	*n = *z;
+	n->nds = 0;
+	rc = dnsbl_datasets_load(n, spec);
+	if (rc < 0) {
+		dnsbl_zones_free(n);
+		tl_free(n);
+		return rc;
+	}
+	*out = n;
+	return 0;
 }
 
 /* A query in one of the rbldnsd-syntax zones. */

@@ -31,6 +31,9 @@ struct dnsbl_dataset {
 	size_t apex_len;
 	struct rbl_data *d;         /* owned */
 	unsigned families;          /* DNS_REV_V4 and/or DNS_REV_V6 */
+	char *file;                 /* owned: the file it was loaded from */
+	uint64_t dev, ino, size;    /* the file when it was loaded */
+	int64_t mtime_ns;
 };
 
 /* The zones served, built once from the configuration. */
@@ -75,6 +78,18 @@ int dnsbl_zones_init(struct dnsbl_zones *z, const char *zone, const char *ns,
  */
 int dnsbl_datasets_load(struct dnsbl_zones *z, const char *spec);
 void dnsbl_zones_free(struct dnsbl_zones *z);
+
+/* Has a dataset file changed (replaced, written, gone) since it was
+ * loaded? */
+bool dnsbl_datasets_changed(const struct dnsbl_zones *z);
+
+/*
+ * New zones (heap, for dns_server_set_zones) with @z's settings and the
+ * datasets of @spec loaded again. Returns 0, or the error of the load
+ * (logged) and *@out NULL.
+ */
+int dnsbl_zones_reload(const struct dnsbl_zones *z, const char *spec,
+		       struct dnsbl_zones **out);
 
 /*
  * Answer the query in @pkt (@len untrusted bytes) from @sn (may be NULL:

@@ -46,9 +46,17 @@
 #define UDP_WAIT_MAX_US 10000 /* the longest coalescing wait (µs) */
 #define UDP_STREAM_US 2000  /* batches closer than this are a stream (µs) */
 
-struct snapref {
-	struct snap *sn;
+/* Something the workers read, swapped whole (a snapshot, the zones):
+ * a worker holds a reference for a batch of queries. */
+struct held {
+	void *p;
+	void (*drop)(void *p); /* NULL: borrowed */
 	atomic_int refs;
+};
+
+struct view {
+	struct held *sn; /* NULL: no snapshot yet */
+	struct held *z;
 };
 
 struct tcp_conn {
@@ -90,10 +98,10 @@ struct dns_worker {
 };
 
 struct dns_server {
-	const struct dnsbl_zones *zones;
 	char snap_path[4096];
 	pthread_mutex_t snap_mu;
-	struct snapref *cur;
+	struct held *cur;  /* the snapshot (under snap_mu) */
+	struct held *zcur; /* the zones (under snap_mu) */
 	struct dnsbl_stats stats;
 	struct sockaddr_storage addrs[LISTEN_MAX];
 	socklen_t addrlens[LISTEN_MAX];
@@ -103,32 +111,92 @@ struct dns_server {
 	unsigned nworkers, started;
 };
 
-/* ---- the current snapshot ------------------------------------------------ */
+/* ---- what the workers read: the snapshot and the zones -------------------- */
 
-static struct snapref *snap_get(struct dns_server *srv)
+static struct held *held_new(void *p, void (*drop)(void *))
 {
-	struct snapref *r;
+	struct held *h = tl_calloc(1, sizeof(*h));
 
-	pthread_mutex_lock(&srv->snap_mu);
-	r = srv->cur;
-	if (r)
-		atomic_fetch_add(&r->refs, 1);
-	pthread_mutex_unlock(&srv->snap_mu);
-	return r;
+	if (!h)
+		return NULL;
+	h->p = p;
+	h->drop = drop;
+	atomic_init(&h->refs, 1);
+	return h;
 }
 
-static void snap_put(struct snapref *r)
+static void held_put(struct held *h)
 {
-	if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
-		snap_free(r->sn);
-		tl_free(r);
+	if (h && atomic_fetch_sub(&h->refs, 1) == 1) {
+		if (h->drop)
+			h->drop(h->p);
+		tl_free(h);
 	}
+}
+
+/* Take what a batch of queries is answered from. */
+static void view_get(struct dns_server *srv, struct view *v)
+{
+	pthread_mutex_lock(&srv->snap_mu);
+	v->sn = srv->cur;
+	if (v->sn)
+		atomic_fetch_add(&v->sn->refs, 1);
+	v->z = srv->zcur;
+	atomic_fetch_add(&v->z->refs, 1);
+	pthread_mutex_unlock(&srv->snap_mu);
+}
+
+static void view_put(struct view *v)
+{
+	held_put(v->sn);
+	held_put(v->z);
+}
+
+static size_t view_answer(struct dns_server *srv, const struct view *v,
+			  const uint8_t *pkt, size_t len, bool tcp,
+			  uint8_t *out)
+{
+	return dnsbl_answer(v->z->p, v->sn ? v->sn->p : NULL, pkt, len, tcp,
+			    out, &srv->stats);
+}
+
+/*
+ * Put @h in @slot, then wait for the batches still using the old one and
+ * drop it here: unmapping a large snapshot takes milliseconds, and this
+ * keeps that off the workers, whose queries it would hold up.
+ */
+static void swap_in(struct dns_server *srv, struct held **slot,
+		    struct held *h)
+{
+	struct held *old;
+
+	pthread_mutex_lock(&srv->snap_mu);
+	old = *slot;
+	*slot = h;
+	pthread_mutex_unlock(&srv->snap_mu);
+	while (old && atomic_load(&old->refs) > 1) {
+		struct timespec ms = {0, 1000000};
+
+		nanosleep(&ms, NULL);
+	}
+	held_put(old);
+}
+
+static void drop_snap(void *p)
+{
+	snap_free(p);
+}
+
+static void drop_zones(void *p)
+{
+	dnsbl_zones_free(p);
+	tl_free(p);
 }
 
 int dns_server_reload(struct dns_server *srv)
 {
-	struct snapref *r, *old;
 	struct snap_info info;
+	struct held *h;
 	struct snap *sn;
 	int rc;
 
@@ -140,31 +208,52 @@ int dns_server_reload(struct dns_server *srv)
 				 tl_strerror(rc));
 		return rc;
 	}
-	r = tl_calloc(1, sizeof(*r));
-	if (!r) {
+	h = held_new(sn, drop_snap);
+	if (!h) {
 		snap_free(sn);
 		return TL_ENOMEM;
 	}
-	r->sn = sn;
-	atomic_init(&r->refs, 1);
-	pthread_mutex_lock(&srv->snap_mu);
-	old = srv->cur;
-	srv->cur = r;
-	pthread_mutex_unlock(&srv->snap_mu);
-	/* Unmapping a large snapshot takes milliseconds: wait here for the
-	 * batches still using the old one, and free it on this thread, not
-	 * on a worker that would hold its queries up meanwhile. */
-	while (old && atomic_load(&old->refs) > 1) {
-		struct timespec ms = {0, 1000000};
-
-		nanosleep(&ms, NULL);
-	}
-	snap_put(old);
+	swap_in(srv, &srv->cur, h);
 	snap_get_info(sn, &info);
 	log_info("dns", "serving snapshot serial %u: %llu IPv4 and %llu IPv6 "
 		 "listed, %llu in the history", info.serial,
 		 (unsigned long long)info.n4, (unsigned long long)info.n6,
 		 (unsigned long long)(info.nh4 + info.nh6));
+	return 0;
+}
+
+int dns_server_datasets(struct dns_server *srv, const char *spec, bool force)
+{
+	/* Only the caller's thread swaps the zones: reading them is safe. */
+	const struct dnsbl_zones *z = srv->zcur->p;
+	struct dnsbl_zones *n;
+	int rc;
+
+	if (!z->nds && !spec[strspn(spec, " \t,")])
+		return 0;
+	if (!force && !dnsbl_datasets_changed(z))
+		return 0;
+	rc = dnsbl_zones_reload(z, spec, &n);
+	if (rc < 0) {
+		log_warn("dns", "datasets not loaded again (%s); still "
+			 "answering from the ones in use", tl_strerror(rc));
+		return rc;
+	}
+	rc = dns_server_set_zones(srv, n);
+	if (rc == 0)
+		log_info("dns", "datasets loaded again");
+	return rc;
+}
+
+int dns_server_set_zones(struct dns_server *srv, struct dnsbl_zones *z)
+{
+	struct held *h = held_new(z, drop_zones);
+
+	if (!h) {
+		drop_zones(z);
+		return TL_ENOMEM;
+	}
+	swap_in(srv, &srv->zcur, h);
 	return 0;
 }
 
@@ -182,13 +271,13 @@ static uint64_t mono_us(void)
 static void udp_batch(struct udp_side *u, int n)
 {
 	struct dns_worker *w = u->w;
-	struct snapref *r = snap_get(w->srv);
+	struct view v;
 	int i, o;
 
+	view_get(w->srv, &v);
 	for (i = 0, o = 0; i < n; i++) {
-		size_t len = dnsbl_answer(w->srv->zones, r ? r->sn : NULL,
-					  u->in[i], u->msg_in[i].msg_len, false,
-					  u->out[o], &w->srv->stats);
+		size_t len = view_answer(w->srv, &v, u->in[i],
+					 u->msg_in[i].msg_len, false, u->out[o]);
 
 		if (!len)
 			continue;
@@ -202,7 +291,7 @@ static void udp_batch(struct udp_side *u, int n)
 			u->msg_in[i].msg_hdr.msg_namelen;
 		o++;
 	}
-	snap_put(r);
+	view_put(&v);
 	/* A full socket buffer drops replies, as any UDP server must; the
 	 * client asks again. */
 	for (i = 0; i < o;) {
@@ -298,7 +387,7 @@ static bool tcp_work(struct tcp_conn *c)
 
 	for (;;) {
 		size_t qlen, len;
-		struct snapref *r;
+		struct view v;
 
 		if (c->outlen > c->outoff) {
 			ssize_t s = send(c->fd, c->out + c->outoff,
@@ -323,10 +412,10 @@ static bool tcp_work(struct tcp_conn *c)
 			goto close; /* not a DNS message: hang up */
 		if (c->inlen < 2 + qlen)
 			break;
-		r = snap_get(w->srv);
-		len = dnsbl_answer(w->srv->zones, r ? r->sn : NULL, c->in + 2,
-				   qlen, true, c->out + 2, &w->srv->stats);
-		snap_put(r);
+		view_get(w->srv, &v);
+		len = view_answer(w->srv, &v, c->in + 2, qlen, true,
+				  c->out + 2);
+		view_put(&v);
 		memmove(c->in, c->in + 2 + qlen, c->inlen - 2 - qlen);
 		c->inlen -= 2 + qlen;
 		if (!len)
@@ -422,8 +511,13 @@ int dns_server_new(const struct dns_setup *su, struct dns_server **out)
 
 	if (!srv)
 		return TL_ENOMEM;
-	srv->zones = su->zones;
 	pthread_mutex_init(&srv->snap_mu, NULL);
+	/* The zones of the setup are borrowed: never dropped here. */
+	srv->zcur = held_new((void *)su->zones, NULL);
+	if (!srv->zcur) {
+		rc = TL_ENOMEM;
+		goto fail;
+	}
 	snprintf(srv->snap_path, sizeof(srv->snap_path), "%s", su->snap_path);
 	while (tl_config_next_item(&p, &it, &l)) {
 		if (srv->naddrs == LISTEN_MAX ||
@@ -599,7 +693,8 @@ void dns_server_free(struct dns_server *srv)
 		ev_loop_free(w->loop); /* TCP conns: freed with the process */
 	}
 	tl_free(srv->workers);
-	snap_put(srv->cur);
+	held_put(srv->cur);
+	held_put(srv->zcur);
 	pthread_mutex_destroy(&srv->snap_mu);
 	tl_free(srv);
 }

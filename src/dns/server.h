@@ -11,6 +11,8 @@
 
 struct dns_server;
 
+#define DNS_DATASET_CHECK_S 5 /* how often dataset files are looked at (s) */
+
 struct dns_setup {
 	const char *listen;     /* "127.0.0.1:5353 [::1]:5353" */
 	unsigned workers;       /* 0: one per CPU */
@@ -33,6 +35,20 @@ int dns_server_start(struct dns_server *srv);
  * goes on answering from the one it has. Returns 0 or the error.
  */
 int dns_server_reload(struct dns_server *srv);
+/*
+ * Serve @z (owned from now on, freed when no batch uses it any more)
+ * instead of the zones served so far, atomically, e.g. after the
+ * rbldnsd-syntax datasets were loaded again. Returns 0 or TL_ENOMEM
+ * (then @z is freed and the old zones stay).
+ */
+int dns_server_set_zones(struct dns_server *srv, struct dnsbl_zones *z);
+/*
+ * Load the rbldnsd-syntax datasets of @spec ([dns] dataset) again when a
+ * file changed since it was loaded, or whatever the files when @force,
+ * and serve them; a load that fails is logged and the zones in use stay.
+ * Call it from one thread only. Returns 0 or the load's error.
+ */
+int dns_server_datasets(struct dns_server *srv, const char *spec, bool force);
 int dns_server_stop(struct dns_server *srv);
 /* Is a snapshot being served? */
 bool dns_server_has_data(struct dns_server *srv);

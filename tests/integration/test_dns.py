@@ -328,3 +328,58 @@ def test_rbldnsd_syntax_zone_answers_as_rbldnsd(tl, tmp_path):
             r.wait()
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=20) == 0
+
+
+def wait_for(what, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if what():
+            return True
+        time.sleep(0.2)
+    return what()
+
+
+@pytest.mark.parametrize("command", ["dns", "serve"])
+def test_dataset_files_are_loaded_again_when_they_change(tl, tmp_path, command):
+    """An operator replacing rbldnsd edits the files and expects the
+    server to follow, as rbldnsd does, without a restart; a file that
+    cannot be read leaves the data in use."""
+    tl.ingest(EVENTS)
+    data = tmp_path / "extra.ip4set"
+    data.write_text(":127.0.0.2:first\n192.0.2.1\n")
+    cfg = tmp_path / "dns.conf"
+    cfg.write_text("[trap]\nlisten =\n[dns]\nlisten = 127.0.0.1:0\nzone = bl.test\n"
+                   "dataset = extra.test:ip4set:%s\n" % data)
+    log = open(tmp_path / "dns.log", "w+")
+    p = subprocess.Popen([BIN, command, "--data", tl.data, "--config", str(cfg)],
+                         env=tl.env, stderr=log)
+
+    def text():
+        log.seek(0)
+        return log.read()
+    try:
+        d = Dns.__new__(Dns)
+        d.port = None
+        assert wait_for(lambda: re.search(r"listening on port (\d+)", text())), text()
+        d.port = int(re.search(r"listening on port (\d+)", text()).group(1))
+        assert wait_for(lambda: d.short("1.2.0.192.extra.test") == ["127.0.0.2"])
+        assert d.status("2.2.0.192.extra.test") == "NXDOMAIN"
+        # Replaced by rename, as careful tools write files.
+        new = tmp_path / "extra.new"
+        new.write_text(":127.0.0.3:second\n192.0.2.2\n")
+        os.rename(new, data)
+        assert wait_for(lambda: d.short("2.2.0.192.extra.test") == ["127.0.0.3"]), text()
+        assert d.status("1.2.0.192.extra.test") == "NXDOMAIN"
+        # Gone: still answering from what was loaded, and saying so.
+        os.unlink(data)
+        assert wait_for(lambda: "still answering from the ones in use" in text()), text()
+        assert d.short("2.2.0.192.extra.test") == ["127.0.0.3"]
+        # Back, written in place; SIGHUP loads it at once.
+        data.write_text(":127.0.0.4:third\n192.0.2.4\n")
+        p.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: d.short("4.2.0.192.extra.test") == ["127.0.0.4"]), text()
+        # The block list zone is served beside it throughout.
+        assert d.short("2.0.0.127.bl.test") == ["127.0.0.2"]
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0
