@@ -136,7 +136,9 @@ r0=$(date +%s.%N)
 rbldnsd -n -f -q -b "127.0.0.1/$rport" -w "$PWD/$dir" \
 	"$zone:combined:bl.rbl" 2>"$dir/rbldnsd.log" &
 rpid=$!
-# (rbldnsd's log to a file is buffered: ask it instead.)
+# (rbldnsd's log to a file is buffered: ask it instead.) -f: a reload
+# forks, the child answering from the old data; the run without -f
+# comes after.
 until dig +short +time=1 +tries=1 @127.0.0.1 -p "$rport" \
 	2.0.0.127.$zone A 2>/dev/null | grep -q 127.0.0.2; do
 	sleep 0.05
@@ -146,13 +148,52 @@ rload=$(echo "$r1 - $r0" | bc -l)
 read -r rans rticks <<<"$(fixed "$rport" "$rpid")"
 rrss=$(rss "$rpid")
 rpeak=$(peak "$rport")
+# Resident memory of rbldnsd and its children, summed, at its highest
+# while $1 runs (with -f a reload forks a child that answers from the old
+# data while the parent loads the new: two copies).
+rss_peak() {
+	local top=0 now p
+	while kill -0 "$1" 2>/dev/null; do
+		now=0
+		for p in $(pgrep -x rbldnsd); do
+			now=$((now + $(rss "$p" 2>/dev/null || echo 0)))
+		done
+		[ "$now" -gt "$top" ] && top=$now
+		sleep 0.05
+	done
+	echo "$top"
+}
+# With -f (fork: answers from the old copy while it loads).
 ( sleep $((secs / 2)); touch "$dir/bl.rbl"; kill -HUP "$rpid" ) &
+kpid=$!
+rss_peak "$kpid" >"$dir/rss-f" &
+spid=$!
 rreload=$(dnsperf -s 127.0.0.1 -p "$rport" -d "$dir/queries.txt" -l "$secs" \
 	-Q "$rate" -q 500 2>&1)
+wait "$kpid" "$spid"
 rlost=$(echo "$rreload" | awk '/Queries lost/ {print $3}')
 rmax=$(echo "$rreload" | sed -n 's/.*Average Latency.*max \([0-9.]*\)).*/\1/p')
+rfrss=$(cat "$dir/rss-f")
 kill -TERM "$rpid"
 wait "$rpid" || true
+# Without -f (the default: stops answering while it loads).
+rport2=$(free_port)
+rbldnsd -n -q -b "127.0.0.1/$rport2" -w "$PWD/$dir" \
+	"$zone:combined:bl.rbl" 2>>"$dir/rbldnsd.log" &
+rpid2=$!
+until dig +short +time=1 +tries=1 @127.0.0.1 -p "$rport2" \
+	2.0.0.127.$zone A 2>/dev/null | grep -q 127.0.0.2; do
+	sleep 0.05
+done
+( sleep $((secs / 2)); touch "$dir/bl.rbl"; kill -HUP "$rpid2" ) &
+kpid=$!
+rreload2=$(dnsperf -s 127.0.0.1 -p "$rport2" -d "$dir/queries.txt" -l "$secs" \
+	-Q "$rate" -q 500 2>&1)
+wait "$kpid"
+rlost2=$(echo "$rreload2" | awk '/Queries lost/ {print $3}')
+rmax2=$(echo "$rreload2" | sed -n 's/.*Average Latency.*max \([0-9.]*\)).*/\1/p')
+kill -TERM "$rpid2"
+wait "$rpid2" || true
 
 us() { echo "$2 * 1000000 / $tck / $1" | bc -l; }
 tus=$(us "$tans" "$tticks")
@@ -174,5 +215,8 @@ printf '| resident bytes per listed address | %.1f | %.1f | %.2f |\n' \
 	"$(echo "$rrss * 1024 / $listed" | bc -l)" \
 	"$(echo "$trss * 1024 / $listed" | bc -l)" \
 	"$(echo "$trss / $rrss" | bc -l)"
-printf '| reload under load: queries lost | %s | %s | |\n' "$rlost" "$tlost"
-printf '| reload under load: worst latency (s) | %s | %s | |\n' "$rmax" "$tmax"
+printf '| reload under load: queries lost (rbldnsd -f) | %s | %s | |\n' "$rlost" "$tlost"
+printf '| reload under load: worst latency (s) (rbldnsd -f) | %s | %s | |\n' "$rmax" "$tmax"
+printf '| reload under load: queries lost (rbldnsd without -f) | %s | | |\n' "$rlost2"
+printf '| reload under load: worst latency (s) (rbldnsd without -f) | %s | | |\n' "$rmax2"
+printf '| peak VmRSS during the -f reload, all rbldnsd processes (KiB) | %s | | |\n' "$rfrss"
