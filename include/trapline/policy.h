@@ -27,6 +27,11 @@ struct tl_policy {
 	double persistent_steadiness; /* steadiness needed for it */
 	const struct tl_prefix *never; /* borrowed from the config */
 	unsigned nnever;
+	/* First octets that some IPv4 never-list prefix covers (a bit
+	 * each), when octets_set: an address outside them is not checked
+	 * against every prefix (tl_policy_from_config fills it). */
+	bool octets_set;
+	uint8_t v4_octets[32];
 };
 
 #define TL_LISTING_CODES 8
@@ -40,6 +45,8 @@ struct tl_listing {
 };
 
 void tl_policy_from_config(struct tl_policy *p, const struct tl_config *cfg);
+/* Work out v4_octets again after never or nnever changed. */
+void tl_policy_index(struct tl_policy *p);
 
 /* Is @ip in a never-list range? */
 bool tl_policy_is_never(const struct tl_policy *p, const struct tl_ip *ip);
@@ -53,6 +60,11 @@ bool tl_policy_is_never(const struct tl_policy *p, const struct tl_ip *ip);
 void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
 		      const struct tl_history *h, tl_day today,
 		      struct tl_listing *out);
+/* The same decision without the words (why is left empty): for the
+ * snapshot build, which decides for every address in the store. */
+void tl_policy_codes(const struct tl_policy *p, const struct tl_ip *ip,
+		     const struct tl_history *h, tl_day today,
+		     struct tl_listing *out);
 
 /* "127.0.0.N" for a code. */
 const char *tl_code_name(uint8_t code);

@@ -13,12 +13,34 @@ void tl_policy_from_config(struct tl_policy *p, const struct tl_config *cfg)
 	p->persistent_steadiness = cfg->persistent_steadiness;
 	p->never = cfg->never_list;
 	p->nnever = cfg->never_list_len;
+	tl_policy_index(p);
+}
+
+void tl_policy_index(struct tl_policy *p)
+{
+	unsigned i, o;
+
+	memset(p->v4_octets, 0, sizeof(p->v4_octets));
+	for (i = 0; i < p->nnever; i++) {
+		const struct tl_prefix *n = &p->never[i];
+		unsigned first = n->ip.a[0], span;
+
+		if (n->ip.family != 4)
+			continue;
+		span = n->len >= 8 ? 1 : 1u << (8 - n->len);
+		for (o = first; o < first + span && o < 256; o++)
+			p->v4_octets[o / 8] |= (uint8_t)(1u << (o % 8));
+	}
+	p->octets_set = true;
 }
 
 bool tl_policy_is_never(const struct tl_policy *p, const struct tl_ip *ip)
 {
 	unsigned i;
 
+	if (p->octets_set && ip->family == 4 &&
+	    !(p->v4_octets[ip->a[0] / 8] & (1u << (ip->a[0] % 8))))
+		return false;
 	for (i = 0; i < p->nnever; i++)
 		if (tl_prefix_contains(&p->never[i], ip))
 			return true;
@@ -41,9 +63,14 @@ const char *tl_code_name(uint8_t code)
 	return "127.0.0.0";
 }
 
-void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
-		      const struct tl_history *h, tl_day today,
-		      struct tl_listing *out)
+/* Why an address is not listed, or V_LISTED. */
+enum verdict { V_LISTED, V_EMPTY, V_NEVER, V_QUIET, V_NO_EVENTS };
+
+/* The decision without the words: fills listed, ncodes and codes of @out
+ * (cleared by the caller) and tells whether it is persistent. */
+static enum verdict judge(const struct tl_policy *p, const struct tl_ip *ip,
+			  const struct tl_history *h, tl_day today,
+			  struct tl_listing *out, bool *persistent)
 {
 	static const uint8_t kind_code[TL_KIND_COUNT] = {
 		[TL_KIND_SPAM] = TL_CODE_SPAM,
@@ -52,45 +79,78 @@ void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
 		[TL_KIND_MALWARE] = TL_CODE_MALWARE,
 	};
 	struct tl_history_stats st;
-	char last[TL_DAY_STRLEN];
-	bool persistent;
-	int64_t quiet;
 	unsigned k;
 
-	memset(out, 0, sizeof(*out));
-	if (tl_history_is_empty(h)) {
-		snprintf(out->why, sizeof(out->why), "never seen");
-		return;
-	}
-	if (tl_policy_is_never(p, ip)) {
-		snprintf(out->why, sizeof(out->why),
-			 "in a never-list range (private, reserved or own)");
-		return;
-	}
-	tl_day_format(h->last, last);
-	quiet = (int64_t)today - h->last;
-	if (quiet > (int64_t)p->expire_days) {
-		snprintf(out->why, sizeof(out->why),
-			 "quiet for %lld days since %s (listings lapse after "
-			 "%u)", (long long)quiet, last, p->expire_days);
-		return;
-	}
+	*persistent = false;
+	if (tl_history_is_empty(h))
+		return V_EMPTY;
+	if (tl_policy_is_never(p, ip))
+		return V_NEVER;
+	if ((int64_t)today - h->last > (int64_t)p->expire_days)
+		return V_QUIET;
 	for (k = 0; k < TL_KIND_COUNT; k++)
 		if (h->count[k])
 			out->codes[out->ncodes++] = kind_code[k];
-	if (out->ncodes == 0) {
-		/* Active days but no events: not a record ingest writes. */
+	if (out->ncodes == 0)
+		return V_NO_EVENTS; /* active days but no events: not a record
+				     * ingest writes */
+	out->listed = true;
+	/* Only a long enough span can be persistent: the steadiness (which
+	 * walks the runs) is worked out only then. */
+	if (h->last - h->first + 1 >= (tl_day)p->persistent_days) {
+		tl_history_stats(h, p->hiatus_days, &st);
+		*persistent = st.span_days >= p->persistent_days &&
+			      st.steadiness >= p->persistent_steadiness;
+	}
+	if (*persistent)
+		out->codes[out->ncodes++] = TL_CODE_PERSISTENT;
+	return V_LISTED;
+}
+
+void tl_policy_codes(const struct tl_policy *p, const struct tl_ip *ip,
+		     const struct tl_history *h, tl_day today,
+		     struct tl_listing *out)
+{
+	bool persistent;
+
+	out->listed = false;
+	out->ncodes = 0;
+	out->why[0] = '\0';
+	judge(p, ip, h, today, out, &persistent);
+}
+
+void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
+		      const struct tl_history *h, tl_day today,
+		      struct tl_listing *out)
+{
+	char last[TL_DAY_STRLEN];
+	bool persistent;
+
+	memset(out, 0, sizeof(*out));
+	switch (judge(p, ip, h, today, out, &persistent)) {
+	case V_EMPTY:
+		snprintf(out->why, sizeof(out->why), "never seen");
+		return;
+	case V_NEVER:
+		snprintf(out->why, sizeof(out->why),
+			 "in a never-list range (private, reserved or own)");
+		return;
+	case V_NO_EVENTS:
 		snprintf(out->why, sizeof(out->why), "no events recorded");
 		return;
+	case V_QUIET:
+		tl_day_format(h->last, last);
+		snprintf(out->why, sizeof(out->why),
+			 "quiet for %lld days since %s (listings lapse after "
+			 "%u)", (long long)((int64_t)today - h->last), last,
+			 p->expire_days);
+		return;
+	case V_LISTED:
+		tl_day_format(h->last, last);
+		snprintf(out->why, sizeof(out->why),
+			 "active within the last %u days (last seen %s)%s",
+			 p->expire_days, last,
+			 persistent ? "; persistent: long and steady" : "");
+		return;
 	}
-	out->listed = true;
-	tl_history_stats(h, p->hiatus_days, &st);
-	persistent = st.span_days >= p->persistent_days &&
-		     st.steadiness >= p->persistent_steadiness;
-	if (persistent)
-		out->codes[out->ncodes++] = TL_CODE_PERSISTENT;
-	snprintf(out->why, sizeof(out->why),
-		 "active within the last %u days (last seen %s)%s",
-		 p->expire_days, last,
-		 persistent ? "; persistent: long and steady" : "");
 }

@@ -171,19 +171,15 @@ static int walk(struct tl_store *s, uint8_t family, const struct tl_policy *p,
 		int drc;
 
 		tl_store_iter_get(it, &ip, &val, &len);
-		tl_history_free(&h);
-		tl_history_init(&h);
 		/* The summary decides all but persistence, which needs the
-		 * runs (steadiness); only a long enough span can be. */
+		 * runs (steadiness); only a long enough span can be. (A
+		 * decode starts from a clean record.) */
 		drc = tl_history_decode_summary(&h, val, len);
-		if (drc == 0 && h.last - h.first + 1 >= (tl_day)p->persistent_days) {
-			tl_history_free(&h);
-			tl_history_init(&h);
+		if (drc == 0 && h.last - h.first + 1 >= (tl_day)p->persistent_days)
 			drc = tl_history_decode(&h, val, len, false);
-		}
 		if (drc < 0)
 			continue; /* counted by `store verify`; never listed */
-		tl_policy_decide(p, &ip, &h, today, &li);
+		tl_policy_codes(p, &ip, &h, today, &li);
 		if (li.listed) {
 			uint32_t age = today - h.last > (tl_day)AGE_MAX
 					       ? AGE_MAX
