@@ -330,9 +330,13 @@ int tl_config_defaults(struct tl_config *cfg)
 	return 0;
 }
 
+struct line_reader;
+static bool line_glued(const struct line_reader *r);
+
 struct load_ctx {
 	struct tl_config *cfg;
 	const char *path;
+	const struct line_reader *lines; /* NULL: not cut (command line) */
 	int err;
 	bool set[sizeof(keys) / sizeof(keys[0])]; /* given in this file */
 };
@@ -352,8 +356,11 @@ static int extend(struct load_ctx *ctx, const struct key *k, const char *v,
 		add = strlen(v);
 		if (have + 1 + add >= TL_CONFIG_STR)
 			return TL_ETOOLONG;
-		base[have] = ' ';
-		memcpy(base + have + 1, v, add + 1);
+		/* The rest of a line cut where it had no space is glued on
+		 * as it was; anything else is a word more. */
+		if (have && (!ctx->lines || !line_glued(ctx->lines)))
+			base[have++] = ' ';
+		memcpy(base + have, v, add + 1);
 		return 0;
 	case K_PREFIXES: {
 		struct tl_prefix *more, *all;
@@ -421,12 +428,20 @@ static int on_key(void *user, const char *section, const char *name,
  * Feeds inih one line at a time from memory. Debian's libinih reads lines
  * of at most 200 bytes; a longer line is cut at a space into pieces, each
  * after the first indented, which inih passes on as continuations of the
- * same key (and extend() joins them).
+ * same key (and extend() joins them with a space). A line with no space to
+ * cut at is cut anywhere, and that piece is glued on without one.
  */
 struct line_reader {
 	const char *p, *end;
-	bool cont; /* the next piece continues a cut line */
+	bool cont;      /* the next piece continues a cut line */
+	bool glue_next; /* ... and was cut where there was no space */
+	bool glue;      /* the piece just read is such a piece */
 };
+
+static bool line_glued(const struct line_reader *r)
+{
+	return r->glue;
+}
 
 static char *read_line(char *str, int num, void *stream)
 {
@@ -434,6 +449,8 @@ static char *read_line(char *str, int num, void *stream)
 	const char *nl, *stop;
 	size_t len, room, o = 0;
 
+	r->glue = r->glue_next;
+	r->glue_next = false;
 	if (r->p >= r->end || num < 8)
 		return NULL;
 	nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
@@ -448,8 +465,10 @@ static char *read_line(char *str, int num, void *stream)
 
 		while (cut > 0 && r->p[cut] != ' ' && r->p[cut] != '\t')
 			cut--;
-		if (cut == 0)
-			cut = room - 1; /* no space: inih will refuse it */
+		if (cut == 0) {
+			cut = room - 1; /* no space: glued back together */
+			r->glue_next = true;
+		}
 		memcpy(str + o, r->p, cut);
 		o += cut;
 		str[o++] = '\n';
@@ -467,8 +486,12 @@ static char *read_line(char *str, int num, void *stream)
 
 static int parse_text(struct load_ctx *ctx, const char *text, size_t len)
 {
-	struct line_reader r = {text, text + len, false};
-	int rc = ini_parse_stream(read_line, &r, on_key, ctx);
+	struct line_reader r = {text, text + len, false, false, false};
+	int rc;
+
+	ctx->lines = &r;
+	rc = ini_parse_stream(read_line, &r, on_key, ctx);
+	ctx->lines = NULL;
 
 	if (rc > 0) {
 		if (ctx->err == 0)
@@ -483,7 +506,7 @@ static int parse_text(struct load_ctx *ctx, const char *text, size_t len)
 
 int tl_config_load(struct tl_config *cfg, const char *path)
 {
-	struct load_ctx ctx = {cfg, path, 0, {false}};
+	struct load_ctx ctx = {cfg, path, NULL, 0, {false}};
 	char *text = NULL;
 	size_t len = 0, cap = 0;
 	FILE *f = fopen(path, "r");
@@ -529,7 +552,7 @@ int tl_config_load(struct tl_config *cfg, const char *path)
 
 int tl_config_load_string(struct tl_config *cfg, const char *text)
 {
-	struct load_ctx ctx = {cfg, "(string)", 0, {false}};
+	struct load_ctx ctx = {cfg, "(string)", NULL, 0, {false}};
 
 	return parse_text(&ctx, text, strlen(text));
 }

@@ -307,6 +307,26 @@ static void test_long_line(void **state)
 	tl_config_free(&cfg);
 }
 
+/* A long value with no space to cut at (a TXT template with a long URL)
+ * comes back exactly as written; one with spaces keeps them. */
+static void test_long_value_without_spaces(void **state)
+{
+	char text[TL_CONFIG_STR + 64], want[TL_CONFIG_STR];
+	size_t o, w = 0;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 500; i++)
+		want[w++] = (char)('a' + i % 26);
+	memcpy(want + w, " and $ then more", 17);
+	o = (size_t)snprintf(text, sizeof(text), "[dns]\ntxt = %s\n", want);
+	assert_true(o > 500);
+	assert_int_equal(tl_config_defaults(&cfg), 0);
+	assert_int_equal(tl_config_load_string(&cfg, text), 0);
+	assert_string_equal(cfg.dns_txt, want);
+	tl_config_free(&cfg);
+}
+
 static void test_load_file(void **state)
 {
 	char path[] = "/tmp/test_config_XXXXXX";
@@ -340,6 +360,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_map_size_suffixes, teardown),
 		cmocka_unit_test_teardown(test_parse_prefixes, teardown),
 		cmocka_unit_test_teardown(test_long_line, teardown),
+		cmocka_unit_test_teardown(test_long_value_without_spaces,
+					  teardown),
 		cmocka_unit_test_teardown(test_load_file, teardown),
 	};
 
