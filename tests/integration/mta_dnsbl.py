@@ -116,7 +116,11 @@ class TraplineDns:
                 raise RuntimeError("trapline dns exited: " + self.text())
             m = re.findall(r"listening on port (\d+)", self.text())
             return m and int(m[-1])
-        self.port = wait_for(port_in_log, 60, "trapline dns to listen")
+        try:
+            self.port = wait_for(port_in_log, 60, "trapline dns to listen")
+        except BaseException:
+            self.kill()
+            raise
 
     def text(self):
         with open(self.log_path, errors="replace") as f:
@@ -254,6 +258,9 @@ dns_available yes
 dns_server 127.0.0.1:{port}
 skip_rbl_checks 0
 rbl_timeout {timeout}
+# Our MX: the hop it received is the first untrusted one, the relay looked up.
+trusted_networks {mx}
+internal_networks {mx}
 use_bayes 0
 util_rb_tld net org test
 required_score 5.0
@@ -279,7 +286,13 @@ tflags   RCVD_IN_TRAPLINE_AUTH net
 score    RCVD_IN_TRAPLINE_AUTH 1.0
 """
 
+# The MX (10.0.0.25, mx.trapline.test) received it from @client and passed
+# it on to the mail store.
+MX_ADDR = "10.0.0.25"
 MESSAGE = """\
+Received: from {host} ({host} [{mx}])
+\tby store.trapline.test (Postfix) with ESMTP id 4XyZ1A2B3D
+\tfor <trap@{trap}>; Fri, 27 Nov 2026 08:00:01 +0000 (UTC)
 Received: from client.example.net (client.example.net [{client}])
 \tby {host} (Postfix) with ESMTP id 4XyZ1A2B3C
 \tfor <trap@{trap}>; Fri, 27 Nov 2026 08:00:00 +0000 (UTC)
@@ -309,15 +322,16 @@ class SpamAssassin:
         for name, text in ((os.path.join(self.cf, "trapline.pre"), SA_PRE),
                            (os.path.join(self.cf, "trapline.cf"),
                             SA_CF.format(port=dns_port, zone=ZONE,
-                                         timeout=timeout)),
+                                         timeout=timeout, mx=MX_ADDR)),
                            (self.prefs, "")):
             with open(name, "w") as f:
                 f.write(text)
 
     def check(self, client):
-        """Run `spamassassin -t` on a message that @client relayed to our
-        MX; returns (names of the rules that hit, the whole output)."""
-        msg = MESSAGE.format(client=client, host=HOSTNAME, trap=TRAP_DOMAIN)
+        """Run `spamassassin -t` on a message that @client sent to our MX
+        (which passed it on); returns (names of the rules that hit, the whole output)."""
+        msg = MESSAGE.format(client=client, host=HOSTNAME, trap=TRAP_DOMAIN,
+                             mx=MX_ADDR)
         env = dict(os.environ, HOME=self.home, LANG="C")
         p = subprocess.run(
             ["spamassassin", "-t", "--configpath", self.cf,

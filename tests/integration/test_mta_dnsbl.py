@@ -67,12 +67,14 @@ def lab(tl, tmp_path):
     lab = Lab()
     lab.tl, lab.conf = tl, conf
     lab.dns = TraplineDns(tl, conf, tmp_path / "dns.log")
-    lab.unbound = Unbound(tmp_path / "unbound", lab.dns.port)
+    lab.unbound = None
     try:
+        lab.unbound = Unbound(tmp_path / "unbound", lab.dns.port)
         lab.unbound.start()
         yield lab
     finally:
-        lab.unbound.stop()
+        if lab.unbound:
+            lab.unbound.stop()
         lab.dns.kill()
 
 
