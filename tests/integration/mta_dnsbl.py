@@ -402,6 +402,10 @@ def swaks(client, port, timeout=120):
     return {"rc": p.returncode, "out": p.stdout.decode(errors="replace")}
 
 
+# What the program run in the namespaces started, for its logs on failure.
+STARTED = {}
+
+
 def postscreen_lab(a):
     """Inside the namespaces: loopback up, resolv.conf pointed at unbound on
     127.0.0.1:53, trapline dns, Postfix with postscreen on 127.0.0.1:25;
@@ -417,10 +421,14 @@ def postscreen_lab(a):
 
     tl = Trapline(a["data"])
     tl.env = a["env"]
-    dns = TraplineDns(tl, a["config"], os.path.join(work, "dns.log"))
-    ub = Unbound(os.path.join(work, "unbound"), dns.port, port=53).start()
-    pf = PostfixServer(a["pfroot"], ps_port=25, ps_proxy=False,
-                       main_cf=POSTSCREEN_DNSBL)
+    dns = STARTED["trapline dns"] = TraplineDns(tl, a["config"],
+                                                os.path.join(work, "dns.log"))
+    ub = STARTED["unbound"] = Unbound(os.path.join(work, "unbound"), dns.port,
+                                      port=53)
+    ub.start()
+    pf = STARTED["postfix"] = PostfixServer(a["pfroot"], ps_port=25,
+                                            ps_proxy=False,
+                                            main_cf=POSTSCREEN_DNSBL)
     pf.start()
     # What any program on this host gets through /etc/resolv.conf.
     res["resolv_dig"] = {ip: subprocess.run(
@@ -428,15 +436,14 @@ def postscreen_lab(a):
         timeout=60).stdout.decode() for ip in a["clients"]}
     res["sessions"] = {ip: swaks(ip, 25) for ip in a["clients"]}
     # postscreen logs asynchronously (postlogd): wait for each verdict.
+    verdict = r"postscreen\[\d+\]: (PASS NEW|NOQUEUE: reject: RCPT from) \[%s\]"
     for ip in a["clients"]:
-        pf.wait_log(r"postscreen\[\d+\]: (PASS NEW|NOQUEUE: reject: RCPT from) "
-                    r"\[%s\]" % re.escape(ip), timeout=60)
+        pf.wait_log(verdict % re.escape(ip), timeout=60)
     res["dns_exit"] = dns.stop()
     ub.restart()
     res["after_stop"] = swaks(a["again"], 25)
-    pf.wait_log(r"postscreen\[\d+\]: (PASS NEW|NOQUEUE: reject: RCPT from) "
-                r"\[%s\]" % re.escape(a["again"]), count=2 if a["again"] in a["clients"] else 1,
-                timeout=60)
+    pf.wait_log(verdict % re.escape(a["again"]), timeout=60,
+                count=2 if a["again"] in a["clients"] else 1)
     res["after_stop_dig"] = dig("127.0.0.1", 53, rev(a["again"]), wait=3, tries=1)
     res["maillog"] = pf.log()
     res["unbound_log"] = ub.text()
@@ -451,6 +458,9 @@ def main():
         res = {"postscreen": postscreen_lab}[what](args)
     except BaseException:  # pytest.fail raises a BaseException too
         traceback.print_exc()
+        for name, what in STARTED.items():
+            text = what.log() if name == "postfix" else what.text()
+            sys.stderr.write(f"\n--- {name}'s log ---\n{text}")
         sys.exit(1)
     sys.stdout.write(json.dumps(res) + "\n")
 
