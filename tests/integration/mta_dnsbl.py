@@ -436,7 +436,8 @@ def postscreen_lab(a):
         timeout=60).stdout.decode() for ip in a["clients"]}
     res["sessions"] = {ip: swaks(ip, 25) for ip in a["clients"]}
     # postscreen logs asynchronously (postlogd): wait for each verdict.
-    verdict = r"postscreen\[\d+\]: (PASS NEW|NOQUEUE: reject: RCPT from) \[%s\]"
+    verdict = (r"postscreen\[\d+\]: (PASS NEW|PASS OLD|"
+               r"NOQUEUE: reject: RCPT from) \[%s\]")
     for ip in a["clients"]:
         pf.wait_log(verdict % re.escape(ip), timeout=60)
     res["dns_exit"] = dns.stop()
