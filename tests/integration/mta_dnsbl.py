@@ -25,7 +25,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -20,8 +20,8 @@ longer rejected. trapline is what answers.
 
 The addresses the SpamAssassin test uses are public (81.2.69.0/24): SA
 never looks up private or loopback relays. postscreen's clients connect
-from 127.0.0.0/8 inside the namespace, so that store's policy leaves
-127.0.0.0/8 out of [policy] never_list (listed by default otherwise).
+from 127.0.0.0/8 inside the namespace, so the tests' [policy] never_list
+leaves out 127.0.0.0/8, which the default never lists.
 """
 import os
 import shutil
