@@ -163,8 +163,7 @@ postscreen_pipelining_enable = yes
 MASTER_CF = """\
 # master.cf -- a private Postfix for trapline's integration tests
 127.0.0.1:{smtp_port} inet n - n - - smtpd
-127.0.0.1:{ps_port} inet n - n - 1 postscreen
-  -o postscreen_upstream_proxy_protocol=haproxy
+127.0.0.1:{ps_port} inet n - n - 1 postscreen{ps_opts}
 smtpd     pass  -       -       n       -       -       smtpd
 dnsblog   unix  -       -       n       -       0       dnsblog
 tlsproxy  unix  -       -       n       -       0       tlsproxy
@@ -202,9 +201,14 @@ sasldb_path: {sasldb}
 
 
 class PostfixServer:
-    """One private Postfix instance. Paths are absolute strings."""
+    """One private Postfix instance. Paths are absolute strings.
 
-    def __init__(self, root):
+    @ps_port: postscreen's port (default: a free one); @ps_proxy: whether
+    postscreen expects the HAProxy protocol (else the client is whoever
+    connects); @main_cf: parameters (name -> value) that replace or add to
+    those of MAIN_CF."""
+
+    def __init__(self, root, *, ps_port=None, ps_proxy=True, main_cf=None):
         self.root = root
         self.cfg = os.path.join(root, "etc")
         self.queue = os.path.join(root, "spool")
@@ -214,9 +218,11 @@ class PostfixServer:
         self.maildir = os.path.join(self.vmail, "trap")  # trap@ (Maildir)
         self.mbox = os.path.join(self.vmail, "mbox")     # mbox@ (mbox)
         self.smtp_port = free_port()
-        self.ps_port = free_port()
+        self.ps_port = ps_port or free_port()
         while self.ps_port == self.smtp_port:
             self.ps_port = free_port()
+        self.ps_proxy = ps_proxy
+        self.main_cf = main_cf or {}
         self.env = dict(os.environ, TZ="UTC", LANG="C", MAIL_CONFIG=self.cfg)
         self.started = False
 
@@ -238,8 +244,17 @@ class PostfixServer:
                     host=HOSTNAME, maillog=self.maillog, root=self.root,
                     trap=TRAP_DOMAIN, vmail=self.vmail, uid=pw.pw_uid,
                     gid=pw.pw_gid, smtp_port=self.smtp_port,
-                    ps_port=self.ps_port)
-        self._write("main.cf", MAIN_CF.format(**vals))
+                    ps_port=self.ps_port,
+                    ps_opts=("\n  -o postscreen_upstream_proxy_protocol=haproxy"
+                             if self.ps_proxy else ""))
+        main = MAIN_CF.format(**vals)
+        for name, value in self.main_cf.items():
+            line = f"{name} = {value}"
+            main, n = re.subn(r"(?m)^%s =.*$" % re.escape(name),
+                              lambda m, line=line: line, main)
+            if not n:
+                main += line + "\n"
+        self._write("main.cf", main)
         self._write("master.cf", MASTER_CF.format(**vals))
         self._write("local_users", "postmaster@%s x\npostmaster x\n" % HOSTNAME)
         self._write("vmailbox",
