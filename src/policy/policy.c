@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "oplist.h"
 #include "trapline/policy.h"
 
 void tl_policy_from_config(struct tl_policy *p, const struct tl_config *cfg)
@@ -41,9 +42,10 @@ const char *tl_code_name(uint8_t code)
 	return "127.0.0.0";
 }
 
-void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
-		      const struct tl_history *h, tl_day today,
-		      struct tl_listing *out)
+/* The history's part of a decision. */
+static void decide_history(const struct tl_policy *p, const struct tl_ip *ip,
+			   const struct tl_history *h, tl_day today,
+			   struct tl_listing *out)
 {
 	static const uint8_t kind_code[TL_KIND_COUNT] = {
 		[TL_KIND_SPAM] = TL_CODE_SPAM,
@@ -57,7 +59,6 @@ void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
 	int64_t quiet;
 	unsigned k;
 
-	memset(out, 0, sizeof(*out));
 	if (tl_history_is_empty(h)) {
 		snprintf(out->why, sizeof(out->why), "never seen");
 		return;
@@ -93,4 +94,62 @@ void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
 		 "active within the last %u days (last seen %s)%s",
 		 p->expire_days, last,
 		 persistent ? "; persistent: long and steady" : "");
+}
+
+/* RFC 5782 section 5: 127.0.0.1 (and ::FFFF:7F00:1, which parses to it)
+ * must never be listed, or clients cannot tell a working list. */
+static bool is_negative_test_point(const struct tl_ip *ip)
+{
+	return ip->family == 4 && tl_ip_v4(ip) == 0x7f000001;
+}
+
+void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
+		      const struct tl_history *h, tl_day today,
+		      struct tl_listing *out)
+{
+	const struct tl_op_entry *e;
+	char pfx[TL_PREFIX_STRLEN], day[TL_DAY_STRLEN];
+	char hist[TL_LISTING_WHY];
+	bool was;
+
+	memset(out, 0, sizeof(*out));
+	if (is_negative_test_point(ip)) {
+		snprintf(out->why, sizeof(out->why),
+			 "the RFC 5782 test point: never listed");
+		return;
+	}
+	if (p->ops && tl_oplist_allowed(p->ops, ip)) {
+		e = tl_oplist_match(p->ops, TL_OP_ALLOW, ip, today);
+		out->allow = e;
+		if (e) {
+			tl_prefix_format(&e->pfx, pfx);
+			tl_day_format(tl_day_from_time(e->added), day);
+			snprintf(out->why, sizeof(out->why),
+				 "allowlisted (%s, by %s on %s): %s", pfx,
+				 e->who, day, e->reason);
+		} else {
+			snprintf(out->why, sizeof(out->why), "allowlisted");
+		}
+		return;
+	}
+	decide_history(p, ip, h, today, out);
+	if (!p->ops || !tl_oplist_listed(p->ops, ip, NULL))
+		return;
+	was = out->listed;
+	memcpy(hist, out->why, sizeof(hist));
+	e = tl_oplist_match(p->ops, TL_OP_LIST, ip, today);
+	out->op = e;
+	out->listed = true;
+	if (out->ncodes < TL_LISTING_CODES)
+		out->codes[out->ncodes++] = TL_CODE_OPERATOR; /* the largest */
+	if (e) {
+		tl_prefix_format(&e->pfx, pfx);
+		tl_day_format(tl_day_from_time(e->added), day);
+		snprintf(out->why, sizeof(out->why),
+			 "listed by the operator (%s, by %s since %s): %s%s%s",
+			 pfx, e->who, day, e->reason, was ? "; and " : "",
+			 was ? hist : "");
+	} else {
+		snprintf(out->why, sizeof(out->why), "listed by the operator");
+	}
 }
