@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "dns/server.h"
+#include "policy/oplist.h"
 #include "policy/snapshot.h"
 #include "trapline/day.h"
 #include "trapline/err.h"
@@ -79,17 +80,24 @@ static int rebuild(struct cli_common *c, const char *path,
 	struct tl_store *s = NULL;
 	struct snap_info info;
 	struct tl_policy pol;
+	struct tl_oplist ops;
 	struct timespec t0, t1;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A damaged operator list keeps the snapshot there: building one
+	 * without it would drop operator listings and the allowlist. */
+	if (cli_policy_load(c, &pol, &ops) != EXIT_OK)
+		return TL_ECORRUPT;
 	rc = cli_open_store(c, TL_STORE_READ, false, &s);
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK) {
+		tl_oplist_free(&ops);
 		return TL_ENOSTORE;
-	tl_policy_from_config(&pol, &c->cfg);
+	}
 	rc = snap_build(s, &pol, tl_day_today(), (uint32_t)time(NULL), path,
 			&info);
 	tl_store_close(s);
+	tl_oplist_free(&ops);
 	if (rc < 0) {
 		log_error("dns", "snapshot build: %s", tl_strerror(rc));
 		return rc;
@@ -137,7 +145,7 @@ int cmd_dns(int argc, char **argv)
 	char listen[4096] = "", path[4200], statp[4200];
 	bool stats = false;
 	time_t last;
-	int opt, ex, rc;
+	int opt, ex, rc, pidfd = -1;
 
 	while ((opt = getopt_long(argc, argv, "l:", longopts, NULL)) != -1) {
 		if (cli_common_opt(&c, opt, optarg))
@@ -212,9 +220,12 @@ int cmd_dns(int argc, char **argv)
 		ex = cli_exit_code(rc);
 		goto out;
 	}
-	/* The snapshot there was refused: build a good one now. */
+	/* The snapshot there was refused (damaged, or of another
+	 * version): build a good one now. */
 	if (!dns_server_has_data(srv))
 		rebuild(&c, path, srv);
+	/* For `trapline list`, which sends SIGHUP after a change. */
+	pidfd = cli_pidfile_open(c.data, "dns");
 	/* This thread compiles snapshots: let the workers' queries go
 	 * first when the two cores are busy. */
 	{
@@ -246,6 +257,7 @@ int cmd_dns(int argc, char **argv)
 	dns_server_stop(srv);
 	ex = EXIT_OK;
 out:
+	cli_pidfile_close(pidfd, c.data, "dns");
 	dns_server_free(srv);
 	dnsbl_zones_free(&zones);
 	cli_free(&c);

@@ -27,6 +27,7 @@
 #include "ingest/ingest.h"
 #include "mail/mail.h"
 #include "dns/server.h"
+#include "policy/oplist.h"
 #include "policy/snapshot.h"
 #include "trap/server.h"
 #include "trapline/day.h"
@@ -137,6 +138,7 @@ struct dns_side {
 	struct tl_store *s;
 	struct tl_policy pol;
 	unsigned refresh;       /* seconds */
+	const struct cli_common *c; /* the config and DATA */
 	char path[4200];
 	pthread_t th;
 	bool running;
@@ -148,13 +150,21 @@ struct dns_side {
 static void dns_build(struct dns_side *d)
 {
 	struct snap_info info;
+	struct tl_oplist ops;
 	int rc;
 
+	/* The operator's list as it is now; a damaged one keeps the
+	 * snapshot there (without it, listings and the allowlist would
+	 * vanish). */
+	if (cli_policy_load(d->c, &d->pol, &ops) != EXIT_OK)
+		return;
 	/* What the trap took until now is in the history first. */
 	if (d->trap)
 		trap_server_flush(d->trap);
 	rc = snap_build(d->s, &d->pol, tl_day_today(), (uint32_t)time(NULL),
 			d->path, &info);
+	d->pol.ops = NULL;
+	tl_oplist_free(&ops);
 
 	if (rc < 0)
 		log_error("serve", "snapshot build: %s", tl_strerror(rc));
@@ -207,6 +217,7 @@ static int dns_side_start(struct dns_side *d, struct cli_common *c,
 			     c->cfg.dns_hostmaster, c->cfg.dns_txt) < 0)
 		return TL_ESYNTAX;
 	d->s = s;
+	d->c = c;
 	d->refresh = c->cfg.dns_refresh;
 	tl_policy_from_config(&d->pol, &c->cfg);
 	snprintf(d->path, sizeof(d->path), "%s/snapshot", c->data);
@@ -277,7 +288,7 @@ int cmd_serve(int argc, char **argv)
 	struct dns_side dns = {0};
 	char listen[4096] = "";
 	const char *tl_listen;
-	int opt, ex, rc;
+	int opt, ex, rc, pidfd = -1;
 
 	while ((opt = getopt_long(argc, argv, "l:", longopts, NULL)) != -1) {
 		if (cli_common_opt(&c, opt, optarg))
@@ -352,6 +363,8 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* For `trapline list`, which sends SIGHUP after a change. */
+	pidfd = cli_pidfile_open(c.data, "serve");
 	for (;;) {
 		ex = cli_mail_load(&c, &rules, &relays, &av);
 		if (ex != EXIT_OK)
@@ -402,6 +415,7 @@ int cmd_serve(int argc, char **argv)
 	log_info("serve", "stopping: %" PRIu64 " events from the passive "
 		 "sensors, %" PRIu64 " bad records", st.events, st.bad);
 out:
+	cli_pidfile_close(pidfd, c.data, "serve");
 	dns_side_stop(&dns);
 	cli_trap_close(&t);
 	tl_store_close(s);
