@@ -215,20 +215,69 @@ static int parse_line(const char *s, const char *e, struct tl_op_entry *out)
 	return 0;
 }
 
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct tl_op_entry *x = *(const struct tl_op_entry *const *)a;
+	const struct tl_op_entry *y = *(const struct tl_op_entry *const *)b;
+	int c;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	c = tl_ip_cmp(&x->pfx.ip, &y->pfx.ip);
+	if (c)
+		return c;
+	return x->pfx.len < y->pfx.len ? -1 : x->pfx.len > y->pfx.len;
+}
+
+/* The line of the first entry that repeats an earlier kind and prefix,
+ * or 0 (sorting, not a scan per entry: a hostile file of 65536 entries
+ * must not cost 2^31 comparisons). */
+static int find_dup(const struct tl_oplist *l, const unsigned *lines,
+		    unsigned *line)
+{
+	const struct tl_op_entry **v;
+	size_t i;
+
+	if (l->n < 2)
+		return 0;
+	v = tl_calloc(l->n, sizeof(*v));
+	if (!v)
+		return TL_ENOMEM;
+	for (i = 0; i < l->n; i++)
+		v[i] = &l->e[i];
+	qsort(v, l->n, sizeof(*v), entry_cmp);
+	*line = 0;
+	for (i = 1; i < l->n; i++)
+		if (entry_cmp(&v[i - 1], &v[i]) == 0) {
+			/* the later of the two in the file */
+			size_t a = (size_t)(v[i - 1] - l->e);
+			size_t b = (size_t)(v[i] - l->e);
+			unsigned at = lines[a > b ? a : b];
+
+			if (!*line || at < *line)
+				*line = at;
+		}
+	tl_free(v);
+	return *line ? TL_ECORRUPT : 0;
+}
+
 /*
  * Reads untrusted bytes (a file anyone with write access to DATA could
  * have edited): lines are split within @len, every field is checked
- * before use, and no more than TL_OPLIST_MAX entries are kept.
+ * before use, no more than TL_OPLIST_MAX entries are kept, and a kind
+ * and prefix may appear once.
  */
 int tl_oplist_parse(const char *s, size_t len, struct tl_oplist *l,
 		    unsigned *line)
 {
 	const char *p = s, *end = s + len;
-	unsigned ln = 0;
-	size_t i;
+	unsigned ln = 0, *lines = NULL;
 	int rc = 0;
 
 	tl_oplist_free(l);
+	lines = tl_calloc(TL_OPLIST_MAX, sizeof(*lines));
+	if (!lines)
+		return TL_ENOMEM;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end;
@@ -242,19 +291,22 @@ int tl_oplist_parse(const char *s, size_t len, struct tl_oplist *l,
 			continue;
 		}
 		rc = parse_line(p, e, &ent);
-		for (i = 0; rc == 0 && i < l->n; i++)
-			if (same(&l->e[i], ent.kind, &ent.pfx))
-				rc = TL_ECORRUPT;
-		if (rc == 0)
+		if (rc == 0) {
+			if (l->n < TL_OPLIST_MAX)
+				lines[l->n] = ln;
 			rc = append(l, &ent);
+		}
 		if (rc < 0)
 			break;
 		p = nl ? nl + 1 : end;
 	}
-	if (rc < 0) {
+	if (rc < 0)
 		*line = ln;
+	else
+		rc = find_dup(l, lines, line);
+	if (rc < 0)
 		tl_oplist_free(l);
-	}
+	tl_free(lines);
 	return rc;
 }
 
