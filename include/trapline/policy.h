@@ -33,6 +33,9 @@ struct tl_policy {
 	/* Operator listings and the allowlist, compiled for the day
 	 * decisions are made for; borrowed; NULL for none. */
 	const struct tl_oplist *ops;
+	/* Bulk decisions (snapshot builds): leave out the entries behind
+	 * an operator decision (a scan of the list each) and their why. */
+	bool bulk;
 };
 
 #define TL_LISTING_CODES 8

@@ -112,6 +112,11 @@ int cli_policy_load(const struct cli_common *c, struct tl_policy *pol,
  */
 int cli_pidfile_open(const char *data, const char *name);
 void cli_pidfile_close(int fd, const char *data, const char *name);
+/* The SOA serial for a new snapshot: the time, but above the last one this
+ * process gave, so that two builds in one second (a `trapline list`
+ * change right after a refresh) still differ. Called by one builder. */
+uint32_t cli_snapshot_serial(void);
+
 /* SIGHUP every daemon with a live pid file in @data; returns how many. */
 unsigned cli_reload_daemons(const char *data);
 

@@ -94,7 +94,7 @@ static int rebuild(struct cli_common *c, const char *path,
 		tl_oplist_free(&ops);
 		return TL_ENOSTORE;
 	}
-	rc = snap_build(s, &pol, tl_day_today(), (uint32_t)time(NULL), path,
+	rc = snap_build(s, &pol, tl_day_today(), cli_snapshot_serial(), path,
 			&info);
 	tl_store_close(s);
 	tl_oplist_free(&ops);
@@ -198,6 +198,9 @@ int cmd_dns(int argc, char **argv)
 		ex = EXIT_CANTCREAT;
 		goto out;
 	}
+	/* For `trapline list`, which sends SIGHUP after a change: from
+	 * here on, a SIGHUP is a rebuild once the loop below runs. */
+	pidfd = cli_pidfile_open(c.data, "dns");
 	snprintf(path, sizeof(path), "%s/snapshot/bl.snap", c.data);
 	snprintf(statp, sizeof(statp), "%s/dns.stats", c.data);
 	/* With no snapshot yet, build one before answering anything. */
@@ -224,8 +227,6 @@ int cmd_dns(int argc, char **argv)
 	 * version): build a good one now. */
 	if (!dns_server_has_data(srv))
 		rebuild(&c, path, srv);
-	/* For `trapline list`, which sends SIGHUP after a change. */
-	pidfd = cli_pidfile_open(c.data, "dns");
 	/* This thread compiles snapshots: let the workers' queries go
 	 * first when the two cores are busy. */
 	{

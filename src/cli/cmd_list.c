@@ -32,7 +32,7 @@
 static const char usage_text[] =
 	"trapline list [show] [--json]\n"
 	"       trapline list add|allow IP[/LEN] --reason TEXT "
-	"[--expires DATE|DAYS]\n"
+	"[--expires DATE|DAYS] [--force]\n"
 	"       trapline list del [--allow] IP[/LEN]\n"
 	"       (each with [--data DIR] [--config FILE])";
 
@@ -40,6 +40,7 @@ enum {
 	OPT_REASON = OPT_CMD_BASE,
 	OPT_EXPIRES,
 	OPT_ALLOW,
+	OPT_FORCE,
 };
 
 /* Who makes the change: the user behind sudo, else the effective user. */
@@ -154,6 +155,7 @@ int cmd_list(int argc, char **argv)
 		{"reason", required_argument, NULL, OPT_REASON},
 		{"expires", required_argument, NULL, OPT_EXPIRES},
 		{"allow", no_argument, NULL, OPT_ALLOW},
+		{"force", no_argument, NULL, OPT_FORCE},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_common c = {0};
@@ -161,7 +163,7 @@ int cmd_list(int argc, char **argv)
 	struct tl_op_entry e;
 	const char *reason = NULL, *expires = NULL, *verb = "show", *arg;
 	char pfx[TL_PREFIX_STRLEN];
-	bool del_allow = false, change;
+	bool del_allow = false, force = false, change;
 	tl_day today;
 	int opt, ex, rc, lockfd = -1;
 
@@ -179,6 +181,9 @@ int cmd_list(int argc, char **argv)
 			break;
 		case OPT_ALLOW:
 			del_allow = true;
+			break;
+		case OPT_FORCE:
+			force = true;
 			break;
 		case OPT_HELP:
 			printf("usage: %s\n", usage_text);
@@ -204,7 +209,7 @@ int cmd_list(int argc, char **argv)
 			log_error("list", "%s needs --reason TEXT", verb);
 			return cli_usage(usage_text);
 		}
-	} else if (reason || expires) {
+	} else if (reason || expires || force) {
 		return cli_usage(usage_text);
 	}
 	ex = cli_load(&c);
@@ -224,6 +229,16 @@ int cmd_list(int argc, char **argv)
 		}
 		if (rc < 0) {
 			log_error("list", "'%.64s': %s", arg, tl_strerror(rc));
+			ex = EXIT_DATAERR;
+			goto out;
+		}
+		if (strcmp(verb, "del") != 0 && !force &&
+		    e.pfx.len < (e.pfx.ip.family == 4 ? TL_OPLIST_WIDEST_V4
+						      : TL_OPLIST_WIDEST_V6)) {
+			log_error("list", "'%.64s': wider than /%d; --force if "
+				  "that is meant", arg,
+				  e.pfx.ip.family == 4 ? TL_OPLIST_WIDEST_V4
+						       : TL_OPLIST_WIDEST_V6);
 			ex = EXIT_DATAERR;
 			goto out;
 		}

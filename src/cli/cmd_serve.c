@@ -161,7 +161,7 @@ static void dns_build(struct dns_side *d)
 	/* What the trap took until now is in the history first. */
 	if (d->trap)
 		trap_server_flush(d->trap);
-	rc = snap_build(d->s, &d->pol, tl_day_today(), (uint32_t)time(NULL),
+	rc = snap_build(d->s, &d->pol, tl_day_today(), cli_snapshot_serial(),
 			d->path, &info);
 	d->pol.ops = NULL;
 	tl_oplist_free(&ops);
@@ -340,6 +340,9 @@ int cmd_serve(int argc, char **argv)
 	ex = cli_open_store(&c, TL_STORE_WRITE, false, &s);
 	if (ex != EXIT_OK)
 		goto out;
+	/* For `trapline list`, which sends SIGHUP after a change (taken
+	 * as a reload from here on). */
+	pidfd = cli_pidfile_open(c.data, "serve");
 	o.cfg = &c.cfg;
 	if (tl_listen[strspn(tl_listen, " \t,")]) {
 		ex = cli_trap_open(&c, tl_listen, s, &t);
@@ -363,8 +366,6 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* For `trapline list`, which sends SIGHUP after a change. */
-	pidfd = cli_pidfile_open(c.data, "serve");
 	for (;;) {
 		ex = cli_mail_load(&c, &rules, &relays, &av);
 		if (ex != EXIT_OK)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -202,6 +203,17 @@ int cli_policy_load(const struct cli_common *c, struct tl_policy *pol,
 	}
 	pol->ops = ops;
 	return EXIT_OK;
+}
+
+uint32_t cli_snapshot_serial(void)
+{
+	static uint32_t last;
+	uint32_t s = (uint32_t)time(NULL);
+
+	if (s <= last)
+		s = last + 1;
+	last = s;
+	return s;
 }
 
 static const char *const daemons[] = {"dns", "serve"};

@@ -143,6 +143,13 @@
 #define TL_OPLIST_WHO_MAX 32
 #define TL_OPLIST_FILE_MAX (32u << 20)
 
+/* `trapline list add|allow`: the widest prefix taken without --force
+ * (prefix length): an IPv4 /8 is the largest block ever allocated, an IPv6
+ * /16 wider than any RIR allocation; anything wider is more likely "/2"
+ * typed for "/24" than meant. */
+#define TL_OPLIST_WIDEST_V4 8
+#define TL_OPLIST_WIDEST_V6 16
+
 /* export --format bind: names a range may expand to (count); a larger
  * range is left out with a warning (a BIND zone has no ranges; serve those
  * with trapline dns or rbldnsd). 65536 = an IPv4 /16. */

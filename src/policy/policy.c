@@ -14,6 +14,8 @@ void tl_policy_from_config(struct tl_policy *p, const struct tl_config *cfg)
 	p->persistent_steadiness = cfg->persistent_steadiness;
 	p->never = cfg->never_list;
 	p->nnever = cfg->never_list_len;
+	p->ops = NULL;
+	p->bulk = false;
 }
 
 bool tl_policy_is_never(const struct tl_policy *p, const struct tl_ip *ip)
@@ -119,7 +121,8 @@ void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
 		return;
 	}
 	if (p->ops && tl_oplist_allowed(p->ops, ip)) {
-		e = tl_oplist_match(p->ops, TL_OP_ALLOW, ip, today);
+		e = p->bulk ? NULL
+			    : tl_oplist_match(p->ops, TL_OP_ALLOW, ip, today);
 		out->allow = e;
 		if (e) {
 			tl_prefix_format(&e->pfx, pfx);
@@ -137,7 +140,7 @@ void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
 		return;
 	was = out->listed;
 	memcpy(hist, out->why, sizeof(hist));
-	e = tl_oplist_match(p->ops, TL_OP_LIST, ip, today);
+	e = p->bulk ? NULL : tl_oplist_match(p->ops, TL_OP_LIST, ip, today);
 	out->op = e;
 	out->listed = true;
 	if (out->ncodes < TL_LISTING_CODES)

@@ -302,17 +302,20 @@ static int ranges(const struct tl_policy *p, uint8_t family, struct buf *lo,
 
 #define NBUF 14
 
-int snap_build(struct tl_store *s, const struct tl_policy *p, tl_day today,
+int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
 	       uint32_t serial, const char *path, struct snap_info *info)
 {
-	/* In file order: k4 v4 k6 v6, r4lo r4hi r4v r6lo r6hi r6v,
-	 * kh4 vh4 kh6 vh6. */
-	struct buf b[NBUF] = {0};
+	struct tl_policy bulk = *pol, *p = &bulk;
 	struct hdr h;
 	char tmp[4096];
 	uLong crc = crc32(0, NULL, 0);
 	int fd = -1, rc, i, n;
 
+	/* In file order: k4 v4 k6 v6, r4lo r4hi r4v r6lo r6hi r6v,
+	 * kh4 vh4 kh6 vh6. */
+	struct buf b[NBUF] = {0};
+
+	bulk.bulk = true; /* no why texts for a whole store */
 	memset(&h, 0, sizeof(h));
 	rc = walk(s, 4, p, today, &b[0], &b[1], &b[10], &b[11], &h.n4,
 		  &h.nh4);

@@ -165,7 +165,13 @@ def test_bad_input(store):
     assert rc("del", "81.2.70.0/24", "--reason", "x") == 2
     assert rc("add", "--allow", "81.2.70.0/24", "--reason", "x") == 2
     assert rc("del", "81.2.70.0/24") == 65                      # no such entry
+    assert rc("add", "0.0.0.0/0", "--reason", "x") == 65        # too wide
+    assert rc("allow", "64.0.0.0/2", "--reason", "x") == 65
+    assert rc("add", "2000::/3", "--reason", "x") == 65
+    assert rc("del", "81.2.70.0/24", "--force") == 2
     assert entries(store) == []                                 # nothing kept
+    assert rc("add", "2000::/3", "--reason", "all of it", "--force") == 0
+    assert rc("del", "2000::/3") == 0
     # a reason may be UTF-8
     assert rc("add", "81.2.70.0/24", "--reason", "Spam aus dem Rechenzentrum \u00fc") == 0
 
