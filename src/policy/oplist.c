@@ -606,10 +606,12 @@ unsigned tl_iv_cidr(tl_u128 lo, tl_u128 hi, unsigned bits)
 	/* Grow the block while lo stays aligned and its end stays <= hi. */
 	while (len > 0) {
 		unsigned host = bits - len + 1;
-		tl_u128 size = (tl_u128)1 << host;
+		tl_u128 size;
 
-		if (host >= 128 || (lo & (size - 1)) != 0 ||
-		    lo + (size - 1) > hi || lo + (size - 1) < lo)
+		if (host >= 128)
+			break;
+		size = (tl_u128)1 << host;
+		if ((lo & (size - 1)) != 0 || lo + (size - 1) > hi)
 			break;
 		len--;
 	}
