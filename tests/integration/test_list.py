@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import time
@@ -20,6 +19,7 @@ import zlib
 import pytest
 
 from conftest import BIN, ev, lines
+from test_export import free_port, in_netns, reverse as rev
 
 EVENTS = lines(
     ev("2026-11-26T10:00:00Z", "81.2.69.160"),          # listed: spam
@@ -27,14 +27,6 @@ EVENTS = lines(
     ev("2026-11-26T10:00:00Z", "81.2.70.9"),            # listed, in the /24
     ev("2026-10-01T10:00:00Z", "81.2.70.20"),           # lapsed, in the /24
 )
-
-
-def rev(ip):
-    if ":" in ip:
-        import ipaddress
-        h = ipaddress.ip_address(ip).exploded.replace(":", "")
-        return ".".join(reversed(h))
-    return ".".join(reversed(ip.split(".")))
 
 
 class Dns:
@@ -311,14 +303,6 @@ def test_csv_and_json_have_the_ranges(listed):
     assert "range" not in objs["81.2.69.160"]
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_rbldnsd_serves_the_ranges(listed, tmp_path):
     if not shutil.which("rbldnsd") or not shutil.which("dig"):
         pytest.skip("rbldnsd or dig missing")
@@ -368,13 +352,6 @@ def test_bind_zone_has_the_names(listed, tmp_path):
     if shutil.which("named-checkzone"):
         r = subprocess.run(["named-checkzone", "bl.test", str(out)], capture_output=True)
         assert r.returncode == 0, r.stdout
-
-
-def in_netns(script):
-    r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True)
-    if r.returncode != 0 and b"unshare" in r.stderr:
-        pytest.skip("cannot make a network namespace here")
-    return r
 
 
 def test_ipset_and_nft_load_the_ranges(listed, tmp_path):
