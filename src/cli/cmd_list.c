@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"trapline list [show] [--json]\n"
 	"       trapline list add|allow IP[/LEN] --reason TEXT "
 	"[--expires DATE|DAYS] [--force]\n"
-	"       trapline list del [--allow] IP[/LEN]\n"
+	"       trapline list del [--allow] IP[/LEN] [--reason TEXT]\n"
 	"       (each with [--data DIR] [--config FILE])";
 
 enum {
@@ -209,7 +209,9 @@ int cmd_list(int argc, char **argv)
 			log_error("list", "%s needs --reason TEXT", verb);
 			return cli_usage(usage_text);
 		}
-	} else if (reason || expires || force) {
+	} else if ((reason && !change) || expires || force) {
+		/* del takes a --reason (DESIGN.md's synopsis gives every
+		 * action one): said back, not kept, as the entry goes. */
 		return cli_usage(usage_text);
 	}
 	ex = cli_load(&c);
@@ -324,8 +326,9 @@ int cmd_list(int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(verb, "del") == 0)
-		printf("removed %s from the %s\n", pfx,
-		       del_allow ? "allowlist" : "operator listings");
+		printf("removed %s from the %s%s%s\n", pfx,
+		       del_allow ? "allowlist" : "operator listings",
+		       reason ? ": " : "", reason ? reason : "");
 	else if (e.kind == TL_OP_LIST)
 		printf("listed %s (operator, 127.0.0.10)\n", pfx);
 	else

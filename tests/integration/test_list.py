@@ -124,7 +124,8 @@ def test_add_allow_del_and_show(listed):
     text = listed.run("list", check=0).stdout.decode()
     assert "81.2.70.0/24" in text and "still spamming" in text
     # del takes the operator listing; --allow the allowlist entry
-    listed.run("list", "del", "2001:db8::/48", check=0)
+    p = listed.run("list", "del", "2001:db8::/48", "--reason", "cleaned up", check=0)
+    assert b"cleaned up" in p.stdout
     listed.run("list", "del", "--allow", "81.2.69.170", check=0)
     got = {(e["kind"], e["prefix"]) for e in entries(listed)}
     assert got == {("list", "81.2.70.0/24"), ("allow", "81.2.70.128/25")}
@@ -154,7 +155,8 @@ def test_bad_input(store):
     assert rc("frobnicate", "81.2.70.0/24") == 2
     assert rc("add") == 2
     assert rc("add", "1.2.3.4", "5.6.7.8", "--reason", "x") == 2
-    assert rc("del", "81.2.70.0/24", "--reason", "x") == 2
+    assert rc("show", "--reason", "x") == 2
+    assert rc("del", "81.2.70.0/24", "--expires", "3") == 2
     assert rc("add", "--allow", "81.2.70.0/24", "--reason", "x") == 2
     assert rc("del", "81.2.70.0/24") == 65                      # no such entry
     assert rc("add", "0.0.0.0/0", "--reason", "x") == 65        # too wide
