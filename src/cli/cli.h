@@ -93,6 +93,33 @@ int cli_mail_load(const struct cli_common *c, struct mail_rules **rules,
 void cli_mail_free(struct mail_rules *rules, struct mail_relays *relays,
 		   struct mail_av *av);
 
+struct tl_oplist;
+/*
+ * The listing rules as every command applies them: the config's [policy]
+ * and the operator's entries (DATA/operator.list, loaded into @ops and
+ * compiled for today; pol->ops points at it). Returns an exit code
+ * (EXIT_DATAERR for a damaged list); errors are logged. tl_oplist_free
+ * @ops after use.
+ */
+int cli_policy_load(const struct cli_common *c, struct tl_policy *pol,
+		    struct tl_oplist *ops);
+
+/*
+ * DATA/@name.pid for a running daemon: written with the pid and kept
+ * locked (flock) while it runs, so `trapline list` can tell a live one
+ * from a stale file and ask it to reload. Returns the descriptor to pass
+ * to cli_pidfile_close, or -1 (logged; the daemon runs on without).
+ */
+int cli_pidfile_open(const char *data, const char *name);
+void cli_pidfile_close(int fd, const char *data, const char *name);
+/* The SOA serial for a new snapshot: the time, but above the last one this
+ * process gave, so that two builds in one second (a `trapline list`
+ * change right after a refresh) still differ. Called by one builder. */
+uint32_t cli_snapshot_serial(void);
+
+/* SIGHUP every daemon with a live pid file in @data; returns how many. */
+unsigned cli_reload_daemons(const char *data);
+
 /* Set *@flag to the signal number on SIGTERM and SIGINT, and with @hup
  * on SIGHUP too (unless a stop came first). */
 void cli_on_signals(volatile sig_atomic_t *flag, bool hup);
@@ -117,5 +144,6 @@ int cmd_show(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_store(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "dns/server.h"
+#include "policy/oplist.h"
 #include "policy/snapshot.h"
 #include "trapline/day.h"
 #include "trapline/err.h"
@@ -82,17 +83,24 @@ static int rebuild(struct cli_common *c, const char *path,
 	struct tl_store *s = NULL;
 	struct snap_info info;
 	struct tl_policy pol;
+	struct tl_oplist ops;
 	struct timespec t0, t1;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A damaged operator list keeps the snapshot there: building one
+	 * without it would drop operator listings and the allowlist. */
+	if (cli_policy_load(c, &pol, &ops) != EXIT_OK)
+		return TL_ECORRUPT;
 	rc = cli_open_store(c, TL_STORE_READ, false, &s);
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK) {
+		tl_oplist_free(&ops);
 		return TL_ENOSTORE;
-	tl_policy_from_config(&pol, &c->cfg);
-	rc = snap_build(s, &pol, tl_day_today(), (uint32_t)time(NULL), path,
+	}
+	rc = snap_build(s, &pol, tl_day_today(), cli_snapshot_serial(), path,
 			&info);
 	tl_store_close(s);
+	tl_oplist_free(&ops);
 	if (rc < 0) {
 		log_error("dns", "snapshot build: %s", tl_strerror(rc));
 		return rc;
@@ -140,7 +148,7 @@ int cmd_dns(int argc, char **argv)
 	char listen[4096] = "", path[4200], statp[4200];
 	bool stats = false;
 	time_t last, checked;
-	int opt, ex, rc;
+	int opt, ex, rc, pidfd = -1;
 
 	while ((opt = getopt_long(argc, argv, "l:", longopts, NULL)) != -1) {
 		if (cli_common_opt(&c, opt, optarg))
@@ -193,6 +201,9 @@ int cmd_dns(int argc, char **argv)
 		ex = EXIT_CANTCREAT;
 		goto out;
 	}
+	/* For `trapline list`, which sends SIGHUP after a change: from
+	 * here on, a SIGHUP is a rebuild once the loop below runs. */
+	pidfd = cli_pidfile_open(c.data, "dns");
 	snprintf(path, sizeof(path), "%s/snapshot/bl.snap", c.data);
 	snprintf(statp, sizeof(statp), "%s/dns.stats", c.data);
 	/* With no snapshot yet, build one before answering anything. */
@@ -216,7 +227,8 @@ int cmd_dns(int argc, char **argv)
 		ex = cli_exit_code(rc);
 		goto out;
 	}
-	/* The snapshot there was refused: build a good one now. */
+	/* The snapshot there was refused (damaged, or of another
+	 * version): build a good one now. */
 	if (!dns_server_has_data(srv))
 		rebuild(&c, path, srv);
 	/* This thread compiles snapshots: let the workers' queries go
@@ -257,6 +269,7 @@ int cmd_dns(int argc, char **argv)
 	dns_server_stop(srv);
 	ex = EXIT_OK;
 out:
+	cli_pidfile_close(pidfd, c.data, "dns");
 	dns_server_free(srv);
 	dnsbl_zones_free(&zones);
 	cli_free(&c);

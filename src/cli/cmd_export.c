@@ -5,6 +5,13 @@
  * the DNS server maps) and writes the listed addresses in a format other
  * software loads: rbldnsd (one combined dataset), a BIND zone, ipset,
  * nft, CSV or JSON.
+ *
+ * The operator's ranges (`trapline list add PREFIX`) go out as CIDR
+ * blocks (rbldnsd ip4set/ip6trie lines, ipset hash:net sets, CSV/JSON
+ * rows whose ip is the block), as nft interval sets, and, in a BIND zone,
+ * which has no ranges, as one name per address, for ranges of at most
+ * TL_EXPORT_BIND_RANGE_MAX addresses (larger ones are left out with a
+ * warning).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,7 +23,9 @@
 #include <time.h>
 
 #include "cli.h"
+#include "policy/oplist.h"
 #include "policy/snapshot.h"
+#include "tl_limits.h"
 #include "trapline/day.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
@@ -43,6 +52,9 @@ struct out {
 	const char *txt;   /* template */
 	uint32_t serial;
 	const struct tl_config *cfg;
+	uint64_t nblocks;  /* CIDR blocks counted (ipset) */
+	bool json, first;  /* csv_json's state */
+	unsigned skipped;  /* ranges a format could not hold */
 };
 
 /* The A-record octets of a listing, as "2 4" etc., and their count. */
@@ -61,6 +73,42 @@ static unsigned octets(unsigned codes, uint8_t *o)
 static const struct snap_listing test_point = {SNAP_SPAM, 0, 0};
 #define TEST_POINT_TXT "RFC 5782 test point"
 
+
+/* Call @fn for each CIDR block of each operator range of @fam, in order. */
+typedef void (*block_fn)(struct out *o, const struct tl_prefix *blk,
+			 const struct tl_ip *lo, const struct tl_ip *hi,
+			 const struct snap_listing *li);
+
+static void each_block(struct out *o, uint8_t fam, block_fn fn)
+{
+	unsigned bits = fam == 4 ? 32 : 128;
+	uint64_t i;
+
+	for (i = 0; i < snap_range_count(o->sn, fam); i++) {
+		struct snap_listing li;
+		struct tl_ip lo, hi;
+		tl_u128 a, z;
+
+		snap_range_at(o->sn, fam, i, &lo, &hi, &li);
+		a = tl_iv_num(&lo);
+		z = tl_iv_num(&hi);
+		for (;;) {
+			struct tl_prefix blk;
+			unsigned len = tl_iv_cidr(a, z, bits);
+			tl_u128 end = len == 0 ? ~(tl_u128)0 >> (128 - bits)
+					       : a + (((tl_u128)1 << (bits -
+								     len)) -
+						      1);
+
+			tl_iv_ip(a, fam, &blk.ip);
+			blk.len = (uint8_t)len;
+			fn(o, &blk, &lo, &hi, &li);
+			if (end >= z)
+				break;
+			a = end + 1;
+		}
+	}
+}
 
 /* The SOA and NS records ([dns] ns, hostmaster), both formats. */
 static void soa_ns(struct out *o, bool bind)
@@ -84,8 +132,22 @@ static void soa_ns(struct out *o, bool bind)
 	}
 }
 
+static void rbldnsd_block(struct out *o, const struct tl_prefix *blk,
+			  const struct tl_ip *lo, const struct tl_ip *hi,
+			  const struct snap_listing *li)
+{
+	char txt[TXT_MAX], p[TL_PREFIX_STRLEN];
+
+	(void)lo;
+	(void)hi;
+	tl_prefix_format(blk, p);
+	snap_txt(o->txt, NULL, li, txt, sizeof(txt));
+	fprintf(o->f, "%s :%u:%s\n", p, TL_CODE_OPERATOR, txt);
+}
+
 /* rbldnsd: one combined dataset, a nested ip4set and ip6trie per answer
- * code, each with the per-address TXT ("$" left for rbldnsd to fill). */
+ * code, each with the per-address TXT ("$" left for rbldnsd to fill);
+ * the operator's ranges as CIDR lines in the 127.0.0.10 sets. */
 static void rbldnsd(struct out *o)
 {
 	char txt[TXT_MAX];
@@ -117,6 +179,8 @@ static void rbldnsd(struct out *o)
 				snap_txt(o->txt, NULL, &li, txt, sizeof(txt));
 				fprintf(o->f, "%s :%u:%s\n", a, oct, txt);
 			}
+			if (oct == TL_CODE_OPERATOR)
+				each_block(o, fam, rbldnsd_block);
 		}
 	}
 }
@@ -166,6 +230,56 @@ static void bind_one(struct out *o, const struct tl_ip *ip,
 	fputs("\"\n", o->f);
 }
 
+/* The operator's ranges of @fam, one name per address; an address with
+ * an exact entry (which carries the operator code already) is written
+ * once, by bind_one from the exact array. */
+static void bind_ranges(struct out *o, uint8_t fam)
+{
+	uint64_t n = snap_count(o->sn, fam), j = 0, i;
+	tl_u128 next = 0; /* the address of exact entry j */
+	bool have = false;
+
+	for (i = 0; i < snap_range_count(o->sn, fam); i++) {
+		struct snap_listing li, ex;
+		struct tl_ip lo, hi, ip;
+		char a[TL_IP_STRLEN], z[TL_IP_STRLEN];
+		tl_u128 v, end;
+
+		snap_range_at(o->sn, fam, i, &lo, &hi, &li);
+		v = tl_iv_num(&lo);
+		end = tl_iv_num(&hi);
+		if (end - v >= TL_EXPORT_BIND_RANGE_MAX) {
+			tl_ip_format(&lo, a);
+			tl_ip_format(&hi, z);
+			log_warn("export", "%s-%s: more than %d names; left out "
+				 "of the BIND zone (serve ranges with trapline "
+				 "dns or rbldnsd)", a, z,
+				 TL_EXPORT_BIND_RANGE_MAX);
+			o->skipped++;
+			continue;
+		}
+		for (;; v++) {
+			while (j < n) {
+				if (!have) {
+					snap_listed_at(o->sn, fam, j, &ip, &ex);
+					next = tl_iv_num(&ip);
+					have = true;
+				}
+				if (next >= v)
+					break;
+				j++;
+				have = false;
+			}
+			if (!(j < n && next == v)) {
+				tl_iv_ip(v, fam, &ip);
+				bind_one(o, &ip, &li);
+			}
+			if (v == end)
+				break;
+		}
+	}
+}
+
 static void bind_zone(struct out *o)
 {
 	struct tl_ip tp;
@@ -189,6 +303,50 @@ static void bind_zone(struct out *o)
 			snap_listed_at(o->sn, fam, i, &ip, &li);
 			bind_one(o, &ip, &li);
 		}
+	bind_ranges(o, 4);
+	bind_ranges(o, 6);
+}
+
+static void count_block(struct out *o, const struct tl_prefix *blk,
+			const struct tl_ip *lo, const struct tl_ip *hi,
+			const struct snap_listing *li)
+{
+	(void)blk;
+	(void)lo;
+	(void)hi;
+	(void)li;
+	o->nblocks++;
+}
+
+static void ipset_block(struct out *o, const struct tl_prefix *blk,
+			const struct tl_ip *lo, const struct tl_ip *hi,
+			const struct snap_listing *li)
+{
+	char p[TL_PREFIX_STRLEN];
+
+	(void)lo;
+	(void)hi;
+	(void)li;
+	if (blk->len == 0) { /* hash:net takes /1 at the widest */
+		o->skipped++;
+		log_warn("export", "a range of the whole address space is "
+			 "left out of the ipset export");
+		return;
+	}
+	tl_prefix_format(blk, p);
+	fprintf(o->f, "add trapline%unet %s\n", blk->ip.family, p);
+}
+
+/* The operator's ranges: one hash:net set per family, beside the hash:ip
+ * one (a hash:net lookup costs a probe per prefix length in the set). */
+static void ipset_nets(struct out *o, uint8_t fam)
+{
+	o->nblocks = 0;
+	each_block(o, fam, count_block);
+	fprintf(o->f, "create trapline%unet hash:net family %s maxelem %"
+		PRIu64 " -exist\nflush trapline%unet\n", fam,
+		fam == 4 ? "inet" : "inet6", o->nblocks + 1024, fam);
+	each_block(o, fam, ipset_block);
 }
 
 /* ipset restore: one hash:ip set per family. */
@@ -213,6 +371,8 @@ static void ipset(struct out *o)
 		tl_ip_format(&ip, a);
 		fprintf(o->f, "add trapline6 %s\n", a);
 	}
+	ipset_nets(o, 4);
+	ipset_nets(o, 6);
 }
 
 static void nft_set(struct out *o, uint8_t fam)
@@ -237,6 +397,32 @@ static void nft_set(struct out *o, uint8_t fam)
 	fputs("\t}\n", o->f);
 }
 
+/* The operator's ranges: an interval set per family. */
+static void nft_ranges(struct out *o, uint8_t fam)
+{
+	uint64_t n = snap_range_count(o->sn, fam), i;
+	struct snap_listing li;
+	struct tl_ip lo, hi;
+	char a[TL_IP_STRLEN], z[TL_IP_STRLEN];
+
+	fprintf(o->f, "\tset bl%unet {\n\t\ttype %s\n\t\tflags interval\n",
+		fam, fam == 4 ? "ipv4_addr" : "ipv6_addr");
+	if (n) {
+		fputs("\t\telements = {", o->f);
+		for (i = 0; i < n; i++) {
+			snap_range_at(o->sn, fam, i, &lo, &hi, &li);
+			tl_ip_format(&lo, a);
+			tl_ip_format(&hi, z);
+			fprintf(o->f, "%s%s%s", i ? "," : "",
+				i % 4 ? " " : "\n\t\t\t", a);
+			if (tl_ip_cmp(&lo, &hi) != 0)
+				fprintf(o->f, "-%s", z);
+		}
+		fputs(" }\n", o->f);
+	}
+	fputs("\t}\n", o->f);
+}
+
 /* nft -f: a table with one set per family, replaced whole. */
 static void nft(struct out *o)
 {
@@ -244,56 +430,89 @@ static void nft(struct out *o)
 	      "table inet trapline {\n", o->f);
 	nft_set(o, 4);
 	nft_set(o, 6);
+	nft_ranges(o, 4);
+	nft_ranges(o, 6);
 	fputs("}\n", o->f);
 }
 
-static void csv_json(struct out *o, bool json)
+/* One CSV line or JSON object: @ip is an address or a CIDR block, @range
+ * "LO-HI" for a block of an operator range (NULL for an address). */
+static void row(struct out *o, const char *ip, const struct snap_listing *li,
+		const char *range)
 {
 	static const char *const kinds[6] = {"spam", "dictionary", "auth",
 					     "malware", "persistent",
 					     "operator"};
-	bool first = true;
-	uint8_t fam;
-	uint64_t i;
+	char f[TL_DAY_STRLEN], l[TL_DAY_STRLEN];
+	bool json = o->json, firstc = true;
 	unsigned b;
 
-	fputs(json ? "[" : "ip,codes,kinds,first_seen,last_seen\n", o->f);
+	tl_day_format(li->first, f);
+	tl_day_format(li->last, l);
+	fprintf(o->f, json ? "%s\n{\"ip\":\"%s\",\"codes\":[" : "%s%s,",
+		json ? (o->first ? "" : ",") : "", ip);
+	for (b = 0; b < 6; b++)
+		if (li->codes & (1u << b)) {
+			fprintf(o->f, json ? "%s\"127.0.0.%u\"" : "%s127.0.0.%u",
+				firstc ? "" : json ? "," : " ",
+				snap_code_octet(b));
+			firstc = false;
+		}
+	fputs(json ? "],\"kinds\":[" : ",", o->f);
+	firstc = true;
+	for (b = 0; b < 6; b++)
+		if (li->codes & (1u << b)) {
+			fprintf(o->f, json ? "%s\"%s\"" : "%s%s",
+				firstc ? "" : json ? "," : " ", kinds[b]);
+			firstc = false;
+		}
+	fprintf(o->f, json ? "],\"first_seen\":\"%s\",\"last_seen\":\"%s\""
+			   : ",%s,%s,", f, l);
+	if (json && range)
+		fprintf(o->f, ",\"range\":\"%s\"", range);
+	fputs(json ? "}" : range ? range : "", o->f);
+	if (!json)
+		fputc('\n', o->f);
+	o->first = false;
+}
+
+static void csv_json_block(struct out *o, const struct tl_prefix *blk,
+			   const struct tl_ip *lo, const struct tl_ip *hi,
+			   const struct snap_listing *li)
+{
+	char p[TL_PREFIX_STRLEN], range[2 * TL_IP_STRLEN + 1];
+	size_t n;
+
+	tl_prefix_format(blk, p);
+	n = tl_ip_format(lo, range);
+	range[n++] = '-';
+	tl_ip_format(hi, range + n);
+	row(o, p, li, range);
+}
+
+/* CSV and JSON: a row per listed address, then one per CIDR block of the
+ * operator's ranges (ip the block, range the whole range it is part of:
+ * first_seen is the day it was listed). */
+static void csv_json(struct out *o, bool json)
+{
+	uint8_t fam;
+	uint64_t i;
+
+	o->json = json;
+	o->first = true;
+	fputs(json ? "[" : "ip,codes,kinds,first_seen,last_seen,range\n", o->f);
 	for (fam = 4; fam <= 6; fam += 2)
 		for (i = 0; i < snap_count(o->sn, fam); i++) {
 			struct snap_listing li;
 			struct tl_ip ip;
-			char a[TL_IP_STRLEN], f[TL_DAY_STRLEN], l[TL_DAY_STRLEN];
-			bool firstc = true;
+			char a[TL_IP_STRLEN];
 
 			snap_listed_at(o->sn, fam, i, &ip, &li);
 			tl_ip_format(&ip, a);
-			tl_day_format(li.first, f);
-			tl_day_format(li.last, l);
-			fprintf(o->f, json ? "%s\n{\"ip\":\"%s\",\"codes\":["
-					   : "%s%s,",
-				json ? (first ? "" : ",") : "", a);
-			for (b = 0; b < 6; b++)
-				if (li.codes & (1u << b)) {
-					fprintf(o->f, json ? "%s\"127.0.0.%u\""
-							   : "%s127.0.0.%u",
-						firstc ? "" : json ? "," : " ",
-						snap_code_octet(b));
-					firstc = false;
-				}
-			fputs(json ? "],\"kinds\":[" : ",", o->f);
-			firstc = true;
-			for (b = 0; b < 6; b++)
-				if (li.codes & (1u << b)) {
-					fprintf(o->f, json ? "%s\"%s\"" : "%s%s",
-						firstc ? "" : json ? "," : " ",
-						kinds[b]);
-					firstc = false;
-				}
-			fprintf(o->f, json ? "],\"first_seen\":\"%s\","
-					     "\"last_seen\":\"%s\"}"
-					   : ",%s,%s\n", f, l);
-			first = false;
+			row(o, a, &li, NULL);
 		}
+	each_block(o, 4, csv_json_block);
+	each_block(o, 6, csv_json_block);
 	if (json)
 		fputs("\n]\n", o->f);
 }
@@ -314,6 +533,7 @@ int cmd_export(int argc, char **argv)
 	struct snap *sn = NULL;
 	struct snap_info info;
 	struct tl_policy pol;
+	struct tl_oplist ops;
 	struct out o = {0};
 	const char *zone = NULL, *output = NULL;
 	char dir[4096], path[4200];
@@ -351,6 +571,7 @@ int cmd_export(int argc, char **argv)
 	}
 	if (fmt < 0 || optind != argc)
 		return cli_usage(usage_text);
+	tl_oplist_init(&ops);
 	ex = cli_load(&c);
 	if (ex != EXIT_OK)
 		goto out;
@@ -365,7 +586,9 @@ int cmd_export(int argc, char **argv)
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/bl.snap", dir);
-	tl_policy_from_config(&pol, &c.cfg);
+	ex = cli_policy_load(&c, &pol, &ops);
+	if (ex != EXIT_OK)
+		goto out;
 	rc = snap_build(s, &pol, tl_day_today(), (uint32_t)time(NULL), path,
 			&info);
 	if (rc == 0)
@@ -402,9 +625,11 @@ int cmd_export(int argc, char **argv)
 	if (output && fclose(o.f) != 0 && ex == EXIT_OK)
 		ex = EXIT_IOERR;
 	log_info("export", "%" PRIu64 " IPv4 and %" PRIu64 " IPv6 addresses "
-		 "listed (serial %" PRIu32 ")", info.n4, info.n6, info.serial);
+		 "and %" PRIu64 " ranges listed (serial %" PRIu32 ")", info.n4,
+		 info.n6, info.nr4 + info.nr6, info.serial);
 out:
 	snap_free(sn);
+	tl_oplist_free(&ops);
 	tl_store_close(s);
 	cli_free(&c);
 	return ex;

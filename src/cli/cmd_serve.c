@@ -27,6 +27,7 @@
 #include "ingest/ingest.h"
 #include "mail/mail.h"
 #include "dns/server.h"
+#include "policy/oplist.h"
 #include "policy/snapshot.h"
 #include "trap/server.h"
 #include "trapline/day.h"
@@ -138,6 +139,7 @@ struct dns_side {
 	struct tl_policy pol;
 	unsigned refresh;       /* seconds */
 	const char *datasets;   /* [dns] dataset */
+	const struct cli_common *c; /* the config and DATA */
 	char path[4200];
 	pthread_t th;
 	bool running;
@@ -149,13 +151,21 @@ struct dns_side {
 static void dns_build(struct dns_side *d)
 {
 	struct snap_info info;
+	struct tl_oplist ops;
 	int rc;
 
+	/* The operator's list as it is now; a damaged one keeps the
+	 * snapshot there (without it, listings and the allowlist would
+	 * vanish). */
+	if (cli_policy_load(d->c, &d->pol, &ops) != EXIT_OK)
+		return;
 	/* What the trap took until now is in the history first. */
 	if (d->trap)
 		trap_server_flush(d->trap);
-	rc = snap_build(d->s, &d->pol, tl_day_today(), (uint32_t)time(NULL),
+	rc = snap_build(d->s, &d->pol, tl_day_today(), cli_snapshot_serial(),
 			d->path, &info);
+	d->pol.ops = NULL;
+	tl_oplist_free(&ops);
 
 	if (rc < 0)
 		log_error("serve", "snapshot build: %s", tl_strerror(rc));
@@ -224,6 +234,7 @@ static int dns_side_start(struct dns_side *d, struct cli_common *c,
 	if (rc < 0)
 		return rc;
 	d->s = s;
+	d->c = c;
 	d->refresh = c->cfg.dns_refresh;
 	tl_policy_from_config(&d->pol, &c->cfg);
 	snprintf(d->path, sizeof(d->path), "%s/snapshot", c->data);
@@ -296,7 +307,7 @@ int cmd_serve(int argc, char **argv)
 	struct dns_side dns = {0};
 	char listen[4096] = "";
 	const char *tl_listen;
-	int opt, ex, rc;
+	int opt, ex, rc, pidfd = -1;
 
 	while ((opt = getopt_long(argc, argv, "l:", longopts, NULL)) != -1) {
 		if (cli_common_opt(&c, opt, optarg))
@@ -348,6 +359,9 @@ int cmd_serve(int argc, char **argv)
 	ex = cli_open_store(&c, TL_STORE_WRITE, false, &s);
 	if (ex != EXIT_OK)
 		goto out;
+	/* For `trapline list`, which sends SIGHUP after a change (taken
+	 * as a reload from here on). */
+	pidfd = cli_pidfile_open(c.data, "serve");
 	o.cfg = &c.cfg;
 	if (tl_listen[strspn(tl_listen, " \t,")]) {
 		ex = cli_trap_open(&c, tl_listen, s, &t);
@@ -421,6 +435,7 @@ int cmd_serve(int argc, char **argv)
 	log_info("serve", "stopping: %" PRIu64 " events from the passive "
 		 "sensors, %" PRIu64 " bad records", st.events, st.bad);
 out:
+	cli_pidfile_close(pidfd, c.data, "serve");
 	dns_side_stop(&dns);
 	cli_trap_close(&t);
 	tl_store_close(s);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "policy/oplist.h"
 #include "query/query.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
@@ -23,6 +24,7 @@ int cmd_show(int argc, char **argv)
 	struct tl_store *s = NULL;
 	struct tl_geo *geo = NULL;
 	struct tl_policy pol;
+	struct tl_oplist ops;
 	struct report_ctx ctx;
 	struct tl_history h;
 	const char *geo_path = NULL;
@@ -50,6 +52,7 @@ int cmd_show(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	tl_oplist_init(&ops);
 	ex = cli_load(&c);
 	if (ex != EXIT_OK)
 		goto out;
@@ -65,7 +68,9 @@ int cmd_show(int argc, char **argv)
 		ex = EXIT_NOINPUT;
 		goto out;
 	}
-	tl_policy_from_config(&pol, &c.cfg);
+	ex = cli_policy_load(&c, &pol, &ops);
+	if (ex != EXIT_OK)
+		goto out;
 	ctx.store = s;
 	ctx.geo = geo;
 	ctx.policy = &pol;
@@ -98,6 +103,7 @@ out:
 	if (fflush(stdout) != 0)
 		ex = EXIT_SOFTWARE;
 	tl_geo_close(geo);
+	tl_oplist_free(&ops);
 	tl_store_close(s);
 	cli_free(&c);
 	return ex;

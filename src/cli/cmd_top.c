@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/oplist.h"
 #include "cli.h"
 #include "tl_limits.h"
 #include "query/query.h"
@@ -145,11 +146,13 @@ int cmd_top(int argc, char **argv)
 	unsigned nrows = 0, i;
 	const char *geo_path = NULL, *since = NULL, *until = NULL;
 	struct tl_policy pol;
+	struct tl_oplist ops;
 	struct report_ctx ctx;
 	tl_day today = tl_day_today();
 	bool windowed;
 	int rc, ex;
 
+	tl_oplist_init(&ops);
 	ex = parse_args(argc, argv, &c, &q, &geo_path, &since, &until);
 	if (ex != EXIT_OK)
 		return ex < 0 ? EXIT_OK : ex;
@@ -198,7 +201,9 @@ int cmd_top(int argc, char **argv)
 		log_warn("top", "per-day volume is kept for the last %d days: "
 			 "ranking by all-time volume of IPs active since %s",
 			 TL_RECENT_DAYS, since);
-	tl_policy_from_config(&pol, &c.cfg);
+	ex = cli_policy_load(&c, &pol, &ops);
+	if (ex != EXIT_OK)
+		goto out;
 	ctx.store = s;
 	ctx.geo = geo;
 	ctx.policy = &pol;
@@ -232,6 +237,7 @@ int cmd_top(int argc, char **argv)
 		ex = EXIT_SOFTWARE;
 out:
 	top_rows_free(rows, nrows);
+	tl_oplist_free(&ops);
 	tl_geo_close(geo);
 	tl_store_close(s);
 	cli_free(&c);

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* common.c -- options, configuration and errors shared by subcommands */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "mail/mail.h"
+#include "policy/oplist.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
 
@@ -177,4 +182,105 @@ int cli_open_store(struct cli_common *c, enum tl_store_mode mode,
 
 	rc = tl_store_open(c->data, mode, &so, s);
 	return rc < 0 ? cli_store_error(c->data, rc) : EXIT_OK;
+}
+
+int cli_policy_load(const struct cli_common *c, struct tl_policy *pol,
+		    struct tl_oplist *ops)
+{
+	int rc;
+
+	tl_policy_from_config(pol, &c->cfg);
+	tl_oplist_init(ops);
+	rc = tl_oplist_load(c->data, ops);
+	if (rc == 0)
+		rc = tl_oplist_compile(ops, tl_day_today());
+	if (rc < 0) {
+		log_error("list", "%s/%s: %s", c->data, TL_OPLIST_FILE,
+			  tl_strerror(rc));
+		tl_oplist_free(ops);
+		return rc == TL_ECORRUPT || rc == TL_ELIMIT ? EXIT_DATAERR
+							    : cli_exit_code(rc);
+	}
+	pol->ops = ops;
+	return EXIT_OK;
+}
+
+uint32_t cli_snapshot_serial(void)
+{
+	static uint32_t last;
+	uint32_t s = (uint32_t)time(NULL);
+
+	if (s <= last)
+		s = last + 1;
+	last = s;
+	return s;
+}
+
+static const char *const daemons[] = {"dns", "serve"};
+
+int cli_pidfile_open(const char *data, const char *name)
+{
+	char path[4200], buf[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/%s.pid", data, name);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		log_warn(name, "%s: %s (another one running?); `trapline "
+			 "list` will not ask this one to reload", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n)
+		log_warn(name, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
+void cli_pidfile_close(int fd, const char *data, const char *name)
+{
+	char path[4200];
+
+	if (fd < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s.pid", data, name);
+	unlink(path); /* may fail after dropping privileges: the lock,
+		       * which goes with the process, is what counts */
+	close(fd);
+}
+
+unsigned cli_reload_daemons(const char *data)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < sizeof(daemons) / sizeof(daemons[0]); i++) {
+		char path[4200], buf[32];
+		ssize_t r;
+		long pid;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s.pid", data, daemons[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* Lockable means nobody holds it: a stale file. */
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) {
+			close(fd);
+			continue;
+		}
+		r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (r <= 0)
+			continue;
+		buf[r] = '\0';
+		pid = strtol(buf, NULL, 10);
+		if (pid <= 1 || kill((pid_t)pid, SIGHUP) < 0)
+			continue;
+		log_info("list", "asked trapline %s (pid %ld) to reload",
+			 daemons[i], pid);
+		n++;
+	}
+	return n;
 }

@@ -133,4 +133,26 @@
 #define TL_TRAP_COMMIT_GROUP 32
 #define TL_TRAP_COMMIT_LINGER_US 1000
 
+/* Operator list (`trapline list`): entries (count), bytes of a reason and
+ * of the user name that added one, and bytes of DATA/operator.list read
+ * (the most entries at their longest, with room for comments). A block
+ * list's hand-made entries number in the hundreds; 65536 is generous and
+ * keeps every scan over them cheap. */
+#define TL_OPLIST_MAX 65536
+#define TL_OPLIST_REASON_MAX 200
+#define TL_OPLIST_WHO_MAX 32
+#define TL_OPLIST_FILE_MAX (32u << 20)
+
+/* `trapline list add|allow`: the widest prefix taken without --force
+ * (prefix length): an IPv4 /8 is the largest block ever allocated, an IPv6
+ * /16 wider than any RIR allocation; anything wider is more likely "/2"
+ * typed for "/24" than meant. */
+#define TL_OPLIST_WIDEST_V4 8
+#define TL_OPLIST_WIDEST_V6 16
+
+/* export --format bind: names a range may expand to (count); a larger
+ * range is left out with a warning (a BIND zone has no ranges; serve those
+ * with trapline dns or rbldnsd). 65536 = an IPv4 /16. */
+#define TL_EXPORT_BIND_RANGE_MAX 65536
+
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "oplist.h"
 #include "trapline/policy.h"
 
 void tl_policy_from_config(struct tl_policy *p, const struct tl_config *cfg)
@@ -13,6 +14,8 @@ void tl_policy_from_config(struct tl_policy *p, const struct tl_config *cfg)
 	p->persistent_steadiness = cfg->persistent_steadiness;
 	p->never = cfg->never_list;
 	p->nnever = cfg->never_list_len;
+	p->ops = NULL;
+	p->bulk = false;
 	tl_policy_index(p);
 }
 
@@ -63,11 +66,11 @@ const char *tl_code_name(uint8_t code)
 	return "127.0.0.0";
 }
 
-/* Why an address is not listed, or V_LISTED. */
+/* Why the history does not list an address, or V_LISTED. */
 enum verdict { V_LISTED, V_EMPTY, V_NEVER, V_QUIET, V_NO_EVENTS };
 
-/* The decision without the words: fills listed, ncodes and codes of @out
- * (cleared by the caller) and tells whether it is persistent. */
+/* The history's decision without the words: fills listed, ncodes and
+ * codes of @out and tells whether it is persistent. */
 static enum verdict judge(const struct tl_policy *p, const struct tl_ip *ip,
 			  const struct tl_history *h, tl_day today,
 			  struct tl_listing *out, bool *persistent)
@@ -107,27 +110,18 @@ static enum verdict judge(const struct tl_policy *p, const struct tl_ip *ip,
 	return V_LISTED;
 }
 
-void tl_policy_codes(const struct tl_policy *p, const struct tl_ip *ip,
-		     const struct tl_history *h, tl_day today,
-		     struct tl_listing *out)
-{
-	bool persistent;
-
-	out->listed = false;
-	out->ncodes = 0;
-	out->why[0] = '\0';
-	judge(p, ip, h, today, out, &persistent);
-}
-
-void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
-		      const struct tl_history *h, tl_day today,
-		      struct tl_listing *out)
+/* The history's part of a decision, with its why unless p->bulk. */
+static void decide_history(const struct tl_policy *p, const struct tl_ip *ip,
+			   const struct tl_history *h, tl_day today,
+			   struct tl_listing *out)
 {
 	char last[TL_DAY_STRLEN];
 	bool persistent;
+	enum verdict v = judge(p, ip, h, today, out, &persistent);
 
-	memset(out, 0, sizeof(*out));
-	switch (judge(p, ip, h, today, out, &persistent)) {
+	if (p->bulk)
+		return;
+	switch (v) {
 	case V_EMPTY:
 		snprintf(out->why, sizeof(out->why), "never seen");
 		return;
@@ -152,5 +146,68 @@ void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
 			 p->expire_days, last,
 			 persistent ? "; persistent: long and steady" : "");
 		return;
+	}
+}
+
+/* RFC 5782 section 5: 127.0.0.1 (and ::FFFF:7F00:1, which parses to it)
+ * must never be listed, or clients cannot tell a working list. */
+static bool is_negative_test_point(const struct tl_ip *ip)
+{
+	return ip->family == 4 && tl_ip_v4(ip) == 0x7f000001;
+}
+
+void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
+		      const struct tl_history *h, tl_day today,
+		      struct tl_listing *out)
+{
+	const struct tl_op_entry *e;
+	char pfx[TL_PREFIX_STRLEN], day[TL_DAY_STRLEN];
+	char hist[TL_LISTING_WHY];
+	bool was;
+
+	/* (A whole store's bulk decisions leave the why alone.) */
+	out->listed = false;
+	out->ncodes = 0;
+	out->why[0] = '\0';
+	out->op = out->allow = NULL;
+	if (is_negative_test_point(ip)) {
+		snprintf(out->why, sizeof(out->why),
+			 "the RFC 5782 test point: never listed");
+		return;
+	}
+	if (p->ops && tl_oplist_allowed(p->ops, ip)) {
+		e = p->bulk ? NULL
+			    : tl_oplist_match(p->ops, TL_OP_ALLOW, ip, today);
+		out->allow = e;
+		if (e) {
+			tl_prefix_format(&e->pfx, pfx);
+			tl_day_format(tl_day_from_time(e->added), day);
+			snprintf(out->why, sizeof(out->why),
+				 "allowlisted (%s, by %s on %s): %s", pfx,
+				 e->who, day, e->reason);
+		} else {
+			snprintf(out->why, sizeof(out->why), "allowlisted");
+		}
+		return;
+	}
+	decide_history(p, ip, h, today, out);
+	if (!p->ops || !tl_oplist_listed(p->ops, ip, NULL))
+		return;
+	was = out->listed;
+	memcpy(hist, out->why, sizeof(hist));
+	e = p->bulk ? NULL : tl_oplist_match(p->ops, TL_OP_LIST, ip, today);
+	out->op = e;
+	out->listed = true;
+	if (out->ncodes < TL_LISTING_CODES)
+		out->codes[out->ncodes++] = TL_CODE_OPERATOR; /* the largest */
+	if (e) {
+		tl_prefix_format(&e->pfx, pfx);
+		tl_day_format(tl_day_from_time(e->added), day);
+		snprintf(out->why, sizeof(out->why),
+			 "listed by the operator (%s, by %s since %s): %s%s%s",
+			 pfx, e->who, day, e->reason, was ? "; and " : "",
+			 was ? hist : "");
+	} else {
+		snprintf(out->why, sizeof(out->why), "listed by the operator");
 	}
 }

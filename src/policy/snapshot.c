@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "oplist.h"
 #include "snapshot.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
@@ -18,8 +19,8 @@
 #include "trapline/log.h"
 
 #define SNAP_MAGIC "TLSNAP\0\1"
-#define SNAP_VERSION 1u
-#define HDR_SIZE 72u
+#define SNAP_VERSION 2u
+#define HDR_SIZE 88u
 #define AGE_MAX 511u     /* 9 bits of last-seen age */
 #define DAY_BITS 17u     /* days since 1970 up to 2328 */
 #define DAY_MASK ((1u << DAY_BITS) - 1)
@@ -33,6 +34,7 @@ struct hdr {
 	int32_t day;
 	uint32_t pad;
 	uint64_t n4, n6, nh4, nh6;
+	uint64_t nr4, nr6;  /* ranges (v2) */
 	uint32_t body_crc;  /* CRC-32 of everything after the header */
 	uint32_t hdr_crc;   /* CRC-32 of the header up to this field */
 };
@@ -46,6 +48,9 @@ struct snap {
 	const uint8_t *k6, *kh6;
 	const uint32_t *v6;
 	const uint8_t *vh4, *vh6; /* u64s, not always 8-aligned: memcpy */
+	const uint32_t *r4lo, *r4hi, *r4v; /* IPv4 ranges */
+	const uint8_t *r6lo, *r6hi;        /* IPv6 ranges: 16-byte ends */
+	const uint32_t *r6v;
 	/* IPv4 keys by their top 16 bits: the keys of prefix p are
 	 * [idx[p], idx[p + 1]), so a search touches a few cache lines, not
 	 * log2(n) of them across the whole array. Built at load. */
@@ -179,7 +184,7 @@ static int walk(struct tl_store *s, uint8_t family, const struct tl_policy *p,
 			drc = tl_history_decode(&h, val, len, false);
 		if (drc < 0)
 			continue; /* counted by `store verify`; never listed */
-		tl_policy_codes(p, &ip, &h, today, &li);
+		tl_policy_decide(p, &ip, &h, today, &li);
 		if (li.listed) {
 			uint32_t age = today - h.last > (tl_day)AGE_MAX
 					       ? AGE_MAX
@@ -251,30 +256,82 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-int snap_build(struct tl_store *s, const struct tl_policy *p, tl_day today,
+/* The operator's ranges of one family (already cut by the allowlist)
+ * into the lo, hi and value arrays. */
+static int ranges(const struct tl_policy *p, uint8_t family, struct buf *lo,
+		  struct buf *hi, struct buf *vals, uint64_t *n)
+{
+	const struct tl_oplist *l = p->ops;
+	int f = family == 4 ? 0 : 1;
+	size_t i;
+
+	if (!l || !l->compiled)
+		return 0;
+	for (i = 0; i < l->nop[f]; i++) {
+		const struct tl_iv *iv = &l->op[f][i];
+		uint32_t v = SNAP_OPERATOR | day_field(iv->day) << 6;
+		int rc;
+
+		if (family == 4) {
+			uint32_t a = (uint32_t)iv->lo, z = (uint32_t)iv->hi;
+
+			rc = put(lo, &a, 4);
+			if (rc == 0)
+				rc = put(hi, &z, 4);
+		} else {
+			struct tl_ip a, z;
+
+			tl_iv_ip(iv->lo, 6, &a);
+			tl_iv_ip(iv->hi, 6, &z);
+			rc = put(lo, a.a, 16);
+			if (rc == 0)
+				rc = put(hi, z.a, 16);
+		}
+		if (rc == 0)
+			rc = put(vals, &v, 4);
+		if (rc < 0)
+			return rc;
+		(*n)++;
+	}
+	return 0;
+}
+
+#define NBUF 14
+
+int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
 	       uint32_t serial, const char *path, struct snap_info *info)
 {
-	struct buf b[8] = {0}; /* k4 v4 k6 v6 kh4 vh4 kh6 vh6 */
+	struct tl_policy bulk = *pol, *p = &bulk;
 	struct hdr h;
 	char tmp[4096];
 	uLong crc = crc32(0, NULL, 0);
 	int fd = -1, rc, i, n;
 
+	/* In file order: k4 v4 k6 v6, r4lo r4hi r4v r6lo r6hi r6v,
+	 * kh4 vh4 kh6 vh6. */
+	struct buf b[NBUF] = {0};
+
+	bulk.bulk = true; /* no why texts for a whole store */
 	memset(&h, 0, sizeof(h));
-	rc = walk(s, 4, p, today, &b[0], &b[1], &b[4], &b[5], &h.n4, &h.nh4);
+	rc = walk(s, 4, p, today, &b[0], &b[1], &b[10], &b[11], &h.n4,
+		  &h.nh4);
 	if (rc == 0)
-		rc = walk(s, 6, p, today, &b[2], &b[3], &b[6], &b[7], &h.n6,
+		rc = walk(s, 6, p, today, &b[2], &b[3], &b[12], &b[13], &h.n6,
 			  &h.nh6);
+	if (rc == 0)
+		rc = ranges(p, 4, &b[4], &b[5], &b[6], &h.nr4);
+	if (rc == 0)
+		rc = ranges(p, 6, &b[7], &b[8], &b[9], &h.nr6);
 	if (rc < 0)
 		goto out;
 	keys_to_host(&b[0]);
-	keys_to_host(&b[4]);
+	keys_to_host(&b[10]);
 	memcpy(h.magic, SNAP_MAGIC, 8);
 	h.version = SNAP_VERSION;
 	h.serial = serial;
 	h.built = (int64_t)time(NULL);
 	h.day = today;
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < NBUF; i++)
 		if (b[i].len)
 			crc = crc32(crc, b[i].p, (uInt)b[i].len);
 	h.body_crc = (uint32_t)crc;
@@ -291,7 +348,7 @@ int snap_build(struct tl_store *s, const struct tl_policy *p, tl_day today,
 		goto out;
 	}
 	rc = write_all(fd, &h, sizeof(h));
-	for (i = 0; i < 8 && rc == 0; i++)
+	for (i = 0; i < NBUF && rc == 0; i++)
 		if (b[i].len)
 			rc = write_all(fd, b[i].p, b[i].len);
 	if (rc == 0 && fdatasync(fd) < 0)
@@ -313,12 +370,14 @@ int snap_build(struct tl_store *s, const struct tl_policy *p, tl_day today,
 		info->n6 = h.n6;
 		info->nh4 = h.nh4;
 		info->nh6 = h.nh6;
+		info->nr4 = h.nr4;
+		info->nr6 = h.nr6;
 		info->bytes = sizeof(h);
-		for (i = 0; i < 8; i++)
+		for (i = 0; i < NBUF; i++)
 			info->bytes += b[i].len;
 	}
 out:
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < NBUF; i++)
 		tl_free(b[i].p);
 	return rc;
 }
@@ -351,17 +410,46 @@ static bool ascending16(const uint8_t *k, uint64_t n)
 	return true;
 }
 
+/* Ranges: each lo <= hi, each after the one before (disjoint, ascending),
+ * and only the operator code in their values. */
+static bool ranges_ok4(const uint32_t *lo, const uint32_t *hi,
+		       const uint32_t *v, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		if (lo[i] > hi[i] || (i && hi[i - 1] >= lo[i]) ||
+		    (v[i] & 63u) != SNAP_OPERATOR)
+			return false;
+	return true;
+}
+
+static bool ranges_ok16(const uint8_t *lo, const uint8_t *hi,
+			const uint32_t *v, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		if (memcmp(lo + i * 16, hi + i * 16, 16) > 0 ||
+		    (i && memcmp(hi + (i - 1) * 16, lo + i * 16, 16) >= 0) ||
+		    (v[i] & 63u) != SNAP_OPERATOR)
+			return false;
+	return true;
+}
+
 /*
- * Reads an untrusted file: every size is checked against the file's
- * length before any array is used, the checksums cover every byte, and
- * the keys must ascend (binary search depends on it).
+ * Reads an untrusted file: the magic and version are read first (from
+ * the 12 bytes every version starts with), every size is checked against
+ * the file's length before any array is used, the checksums cover every
+ * byte, the keys must ascend and the ranges be ascending and disjoint
+ * (binary search depends on both).
  */
 int snap_load(const char *path, struct snap **out)
 {
 	struct snap *sn;
 	struct stat sb;
 	const uint8_t *p;
-	uint64_t need, n4, n6, nh4, nh6;
+	uint64_t need, n4, n6, nh4, nh6, nr4, nr6;
 	uLong crc;
 	int fd, rc;
 
@@ -377,7 +465,7 @@ int snap_load(const char *path, struct snap **out)
 		close(fd);
 		return rc;
 	}
-	if ((uint64_t)sb.st_size < HDR_SIZE) {
+	if ((uint64_t)sb.st_size < 12) {
 		close(fd);
 		return corrupt(path, "shorter than its header");
 	}
@@ -398,7 +486,10 @@ int snap_load(const char *path, struct snap **out)
 		return rc;
 	}
 	p = sn->map;
-	memcpy(&sn->h, p, sizeof(sn->h));
+	/* Magic and version first: they sit at the same place in every
+	 * version, whose headers differ in length. */
+	memcpy(sn->h.magic, p, 8);
+	memcpy(&sn->h.version, p + 8, 4);
 	rc = TL_ECORRUPT;
 	if (memcmp(sn->h.magic, SNAP_MAGIC, 8) != 0) {
 		corrupt(path, "not a trapline snapshot");
@@ -410,6 +501,11 @@ int snap_load(const char *path, struct snap **out)
 		rc = TL_EVERSION;
 		goto fail;
 	}
+	if (sn->len < HDR_SIZE) {
+		corrupt(path, "shorter than its header");
+		goto fail;
+	}
+	memcpy(&sn->h, p, sizeof(sn->h));
 	if (crc32(crc32(0, NULL, 0), p, offsetof(struct hdr, hdr_crc)) !=
 	    sn->h.hdr_crc) {
 		corrupt(path, "header checksum");
@@ -419,13 +515,16 @@ int snap_load(const char *path, struct snap **out)
 	n6 = sn->h.n6;
 	nh4 = sn->h.nh4;
 	nh6 = sn->h.nh6;
+	nr4 = sn->h.nr4;
+	nr6 = sn->h.nr6;
 	/* Counts bounded so the sums below cannot overflow. */
 	if (n4 > (1ULL << 32) || n6 > (1ULL << 40) || nh4 > (1ULL << 32) ||
-	    nh6 > (1ULL << 40)) {
+	    nh6 > (1ULL << 40) || nr4 > (1ULL << 32) || nr6 > (1ULL << 40)) {
 		corrupt(path, "impossible counts");
 		goto fail;
 	}
-	need = HDR_SIZE + n4 * 8 + n6 * 20 + nh4 * 12 + nh6 * 24;
+	need = HDR_SIZE + n4 * 8 + n6 * 20 + nr4 * 12 + nr6 * 36 + nh4 * 12 +
+	       nh6 * 24;
 	if (need != sn->len) {
 		corrupt(path, need > sn->len ? "truncated" : "trailing bytes");
 		goto fail;
@@ -457,6 +556,18 @@ int snap_load(const char *path, struct snap **out)
 	p += n6 * 16;
 	sn->v6 = (const uint32_t *)p;
 	p += n6 * 4;
+	sn->r4lo = (const uint32_t *)p;
+	p += nr4 * 4;
+	sn->r4hi = (const uint32_t *)p;
+	p += nr4 * 4;
+	sn->r4v = (const uint32_t *)p;
+	p += nr4 * 4;
+	sn->r6lo = p;
+	p += nr6 * 16;
+	sn->r6hi = p;
+	p += nr6 * 16;
+	sn->r6v = (const uint32_t *)p;
+	p += nr6 * 4;
 	sn->kh4 = (const uint32_t *)p;
 	p += nh4 * 4;
 	sn->vh4 = p;
@@ -467,6 +578,11 @@ int snap_load(const char *path, struct snap **out)
 	if (!ascending4(sn->k4, n4) || !ascending4(sn->kh4, nh4) ||
 	    !ascending16(sn->k6, n6) || !ascending16(sn->kh6, nh6)) {
 		corrupt(path, "keys out of order");
+		goto fail;
+	}
+	if (!ranges_ok4(sn->r4lo, sn->r4hi, sn->r4v, nr4) ||
+	    !ranges_ok16(sn->r6lo, sn->r6hi, sn->r6v, nr6)) {
+		corrupt(path, "ranges out of order, overlapping or bad");
 		goto fail;
 	}
 	sn->idx4 = index16(sn->k4, n4);
@@ -508,6 +624,8 @@ void snap_get_info(const struct snap *sn, struct snap_info *info)
 	info->n6 = sn->h.n6;
 	info->nh4 = sn->h.nh4;
 	info->nh6 = sn->h.nh6;
+	info->nr4 = sn->h.nr4;
+	info->nr6 = sn->h.nr6;
 	info->bytes = sn->len;
 }
 
@@ -550,23 +668,86 @@ static bool find16(const uint8_t *k, uint64_t n, const uint8_t *key,
 static void unpack(const struct snap *sn, uint32_t v,
 		   struct snap_listing *out);
 
+/* The range holding @ip, or -1: the last range starting at or before it,
+ * if it ends at or after it. */
+static int64_t find_range(const struct snap *sn, const struct tl_ip *ip)
+{
+	uint64_t lo = 0, hi;
+
+	if (ip->family == 4) {
+		uint32_t key = tl_ip_v4(ip);
+
+		hi = sn->h.nr4;
+		while (lo < hi) {
+			uint64_t mid = lo + (hi - lo) / 2;
+
+			if (sn->r4lo[mid] <= key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo && sn->r4hi[lo - 1] >= key ? (int64_t)lo - 1 : -1;
+	}
+	hi = sn->h.nr6;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(sn->r6lo + mid * 16, ip->a, 16) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && memcmp(sn->r6hi + (lo - 1) * 16, ip->a, 16) >= 0
+		       ? (int64_t)lo - 1
+		       : -1;
+}
+
 bool snap_lookup(const struct snap *sn, const struct tl_ip *ip,
 		 struct snap_listing *out)
 {
 	uint64_t at;
+	int64_t r;
 	uint32_t v;
 
+	/* An exact entry already carries the operator code when a range
+	 * covers it (the build adds it), so it answers alone. */
 	if (ip->family == 4) {
-		if (!find4(sn->k4, sn->idx4, tl_ip_v4(ip), &at))
-			return false;
-		v = sn->v4[at];
-	} else {
-		if (!find16(sn->k6, sn->h.n6, ip->a, &at))
-			return false;
-		v = sn->v6[at];
+		if (find4(sn->k4, sn->idx4, tl_ip_v4(ip), &at)) {
+			unpack(sn, sn->v4[at], out);
+			return true;
+		}
+	} else if (find16(sn->k6, sn->h.n6, ip->a, &at)) {
+		unpack(sn, sn->v6[at], out);
+		return true;
 	}
+	r = find_range(sn, ip);
+	if (r < 0)
+		return false;
+	v = ip->family == 4 ? sn->r4v[r] : sn->r6v[r];
 	unpack(sn, v, out);
 	return true;
+}
+
+uint64_t snap_range_count(const struct snap *sn, uint8_t family)
+{
+	return family == 4 ? sn->h.nr4 : sn->h.nr6;
+}
+
+void snap_range_at(const struct snap *sn, uint8_t family, uint64_t i,
+		   struct tl_ip *lo, struct tl_ip *hi, struct snap_listing *out)
+{
+	if (family == 4) {
+		tl_ip_from_v4(lo, sn->r4lo[i]);
+		tl_ip_from_v4(hi, sn->r4hi[i]);
+		unpack(sn, sn->r4v[i], out);
+	} else {
+		memset(lo, 0, sizeof(*lo));
+		memset(hi, 0, sizeof(*hi));
+		lo->family = hi->family = 6;
+		memcpy(lo->a, sn->r6lo + i * 16, 16);
+		memcpy(hi->a, sn->r6hi + i * 16, 16);
+		unpack(sn, sn->r6v[i], out);
+	}
 }
 
 bool snap_history(const struct snap *sn, const struct tl_ip *ip,

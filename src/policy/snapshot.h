@@ -3,24 +3,40 @@
  *
  * A snapshot is one immutable file: who is listed with which codes (the
  * `bl` zone) and every address in the history (the `hist` zone), as
- * sorted arrays that the server memory-maps and searches in place. It is
- * checksummed whole; a file that is missing, short or damaged is refused,
- * and the server keeps answering from the one it has.
+ * sorted arrays that the server memory-maps and searches in place, and
+ * the operator's listed ranges. It is checksummed whole; a file that is
+ * missing, short or damaged is refused, and the server keeps answering
+ * from the one it has.
  *
- * Layout (little-endian), after a 72-byte header:
+ * Layout, version 2 (little-endian), after an 88-byte header (magic
+ * "TLSNAP\0\1", u32 version, serial, build time, day, the eight counts
+ * below, CRC-32 of the body, CRC-32 of the header):
  *   v4 keys   n4 x u32     listed IPv4 addresses, ascending
  *   v4 vals   n4 x u32     packed (below)
  *   v6 keys   n6 x 16 B    listed IPv6 addresses, ascending
  *   v6 vals   n6 x u32
+ *   r4 lo     nr4 x u32    operator-listed IPv4 ranges: first address,
+ *   r4 hi     nr4 x u32      last address (inclusive),
+ *   r4 vals   nr4 x u32      packed like a listed value
+ *   r6 lo     nr6 x 16 B   the same for IPv6
+ *   r6 hi     nr6 x 16 B
+ *   r6 vals   nr6 x u32
  *   h4 keys   nh4 x u32    every IPv4 address in the history
  *   h4 vals   nh4 x u64    packed history (below)
  *   h6 keys   nh6 x 16 B
  *   h6 vals   nh6 x u64
- * A listed IPv4 address costs 8 bytes, its codes included.
+ * A listed IPv4 address costs 8 bytes, its codes included; a range 12
+ * (36 for IPv6). Ranges ascend and are disjoint (lo <= hi, each lo past
+ * the hi before), with the allowlist and 127.0.0.1 already cut out; an
+ * exact entry inside a range carries SNAP_OPERATOR itself, and allowlisted
+ * addresses have no exact entry, so a lookup asks the exact arrays, then
+ * the ranges. Version 1 (no ranges, 72-byte header) is refused with
+ * TL_EVERSION; the servers then build a new one.
  *
  * Listed value (u32): bits 0-5 the codes (SNAP_SPAM ...), bits 6-22 the
  * first-seen day (days since 1970), bits 23-31 days between the last-seen
- * day and the snapshot's day (saturating at 511).
+ * day and the snapshot's day (saturating at 511). For a range: the codes
+ * are SNAP_OPERATOR alone, the day is the day it was listed, the age 0.
  * History value (u64): bits 0-4 kinds (1 spam, 2 dictionary, 4 auth,
  * 8 malware, 16 persistent), bits 5-21 first-seen day, bits 22-38
  * last-seen day.
@@ -69,12 +85,14 @@ struct snap_info {
 	tl_day day;        /* the day listings were decided for */
 	uint64_t n4, n6;   /* listed */
 	uint64_t nh4, nh6; /* in the history */
+	uint64_t nr4, nr6; /* operator-listed ranges */
 	uint64_t bytes;    /* file size */
 };
 
 /*
  * Build a snapshot of store @s as of @today into @path (written to a
  * temporary file, synced, renamed: a reader never sees half a file).
+ * The operator's entries come from p->ops (compiled), when set.
  * @serial: the SOA serial it carries (the caller makes it rise).
  * Returns 0 and fills @info, or a TL_E*.
  */
@@ -99,6 +117,14 @@ uint64_t snap_count(const struct snap *sn, uint8_t family);
 void snap_listed_at(const struct snap *sn, uint8_t family, uint64_t i,
 		    struct tl_ip *ip, struct snap_listing *out);
 
+/* Operator-listed ranges of @family (4 or 6), and the @i-th of them in
+ * address order, as its first and last address and its listing (codes
+ * SNAP_OPERATOR, first = the day it was listed, last = the snapshot's
+ * day). For exports and zone transfers. */
+uint64_t snap_range_count(const struct snap *sn, uint8_t family);
+void snap_range_at(const struct snap *sn, uint8_t family, uint64_t i,
+		   struct tl_ip *lo, struct tl_ip *hi, struct snap_listing *out);
+
 /*
  * Render the TXT template @tmpl for a listing into @buf (@size bytes,
  * NUL-ended, cut at @size - 1): "$" is the address (kept as "$" when @ip
@@ -109,7 +135,8 @@ void snap_listed_at(const struct snap *sn, uint8_t family, uint64_t i,
 size_t snap_txt(const char *tmpl, const struct tl_ip *ip,
 		const struct snap_listing *li, char *buf, size_t size);
 
-/* Is @ip listed? Fills @out when it is. */
+/* Is @ip listed (exactly, or in an operator range)? Fills @out when it
+ * is. */
 bool snap_lookup(const struct snap *sn, const struct tl_ip *ip,
 		 struct snap_listing *out);
 /* Is @ip in the history? */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tl_limits.h"
+#include "policy/oplist.h"
 #include "trapline/alloc.h"
 #include "query.h"
 
@@ -27,6 +28,28 @@ static void time_text(int64_t t, char *buf, size_t size)
 		s += 86400;
 	snprintf(buf, size, "%sT%02d:%02d:%02dZ", day, (int)(s / 3600),
 		 (int)(s / 60 % 60), (int)(s % 60));
+}
+
+/* The operator's entry behind a listing decision, as an object. */
+static json_t *entry_json(const struct tl_op_entry *e)
+{
+	char pfx[TL_PREFIX_STRLEN], tbuf[32];
+	json_t *o;
+
+	if (!e)
+		return json_null();
+	o = json_object();
+	tl_prefix_format(&e->pfx, pfx);
+	json_object_set_new(o, "prefix", json_string(pfx));
+	json_object_set_new(o, "reason", json_string(e->reason));
+	json_object_set_new(o, "by", json_string(e->who));
+	time_text(e->added, tbuf, sizeof(tbuf));
+	json_object_set_new(o, "since", json_string(tbuf));
+	if (e->expires == TL_OPLIST_NO_EXPIRY)
+		json_object_set_new(o, "expires", json_null());
+	else
+		json_object_set_new(o, "expires", day_json(e->expires));
+	return o;
 }
 
 json_t *report_json(const struct report_ctx *ctx, const struct tl_ip *ip,
@@ -109,6 +132,10 @@ json_t *report_json(const struct report_ctx *ctx, const struct tl_ip *ip,
 		json_array_append_new(arr, json_string(tl_code_name(li.codes[i])));
 	json_object_set_new(o, "codes", arr);
 	json_object_set_new(o, "why", json_string(li.why));
+	/* Why, in parts: the operator's listing and the allowlist entry
+	 * that apply (null when none). */
+	json_object_set_new(o, "operator", entry_json(li.op));
+	json_object_set_new(o, "allowlisted", entry_json(li.allow));
 	return o;
 }
 
@@ -142,12 +169,17 @@ void report_text(FILE *f, const struct report_ctx *ctx, const struct tl_ip *ip,
 
 	tl_ip_format(ip, ipbuf);
 	tl_geo_country(ctx->geo, ip, cc, NULL);
+	tl_policy_decide(ctx->policy, ip, h, ctx->today, &li);
 	if (tl_history_is_empty(h)) {
 		fprintf(f, "%s%s%s%s: never seen\n", ipbuf, cc[0] ? " (" : "",
 			cc, cc[0] ? ")" : "");
+		/* The operator's hand applies all the same. */
+		if (li.op || li.allow)
+			fprintf(f, "  listed       %s (%s)\n",
+				li.listed ? "yes: 127.0.0.10 operator" : "no",
+				li.why);
 		return;
 	}
-	tl_policy_decide(ctx->policy, ip, h, ctx->today, &li);
 	tl_history_stats(h, ctx->policy->hiatus_days, &st);
 	fprintf(f, "%s%s%s%s\n", ipbuf, cc[0] ? " (" : "", cc,
 		cc[0] ? ")" : "");

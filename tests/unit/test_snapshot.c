@@ -13,11 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include "policy/oplist.h"
 #include "policy/snapshot.h"
 #include "trapline/config.h"
 #include "trapline/err.h"
 
-static char dir[64], store[128], path[128];
+static char dir[64], store[128], path[128], rpath[128];
+static const char *src = path; /* what load_mutated copies */
 static struct tl_config cfg;
 static struct tl_policy pol;
 static tl_day today;
@@ -139,7 +143,7 @@ static int load_mutated(void (*mutate)(uint8_t *p, size_t *len))
 	char bad[160];
 	struct snap *sn = NULL;
 	size_t len;
-	FILE *f = fopen(path, "rb");
+	FILE *f = fopen(src, "rb");
 	int fd, rc;
 
 	assert_non_null(f);
@@ -205,11 +209,186 @@ static void test_damage_is_refused(void **state)
 	assert_int_equal(snap_load("/nonexistent/x.snap", &sn), TL_ENOENT);
 }
 
+static void oplist_add(struct tl_oplist *l, uint8_t kind, const char *pfx,
+		       tl_day day)
+{
+	struct tl_op_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	assert_int_equal(tl_prefix_parse(pfx, strlen(pfx), true, &e.pfx), 0);
+	e.added = (int64_t)day * 86400 + 7;
+	e.expires = TL_OPLIST_NO_EXPIRY;
+	strcpy(e.who, "test");
+	strcpy(e.reason, "reason");
+	assert_int_equal(tl_oplist_put(l, &e), 0);
+}
+
+static void test_ranges(void **state)
+{
+	struct tl_store *s;
+	struct tl_oplist l;
+	struct tl_policy p2 = pol;
+	struct snap_info info;
+	struct snap_listing li;
+	struct snap *sn;
+	struct tl_ip a, lo, hi;
+	tl_day listed = today - 10;
+
+	(void)state;
+	tl_oplist_init(&l);
+	oplist_add(&l, TL_OP_LIST, "81.2.69.128/25", listed);
+	oplist_add(&l, TL_OP_ALLOW, "81.2.69.162", listed);
+	oplist_add(&l, TL_OP_LIST, "10.0.0.0/8", listed);
+	oplist_add(&l, TL_OP_LIST, "127.0.0.0/30", listed);
+	oplist_add(&l, TL_OP_LIST, "2a02:c7f::/48", listed);
+	assert_int_equal(tl_oplist_compile(&l, today), 0);
+	p2.ops = &l;
+	snprintf(rpath, sizeof(rpath), "%s/ranges.snap", dir);
+	assert_int_equal(tl_store_open(store, TL_STORE_READ, NULL, &s), 0);
+	assert_int_equal(snap_build(s, &p2, today, 7, rpath, &info), 0);
+	tl_store_close(s);
+	/* 10/8, 81.2.69.128-161, 81.2.69.163-255, 127.0.0.0, 127.0.0.2-3 */
+	assert_int_equal(info.nr4, 5);
+	assert_int_equal(info.nr6, 1);
+	assert_int_equal(snap_load(rpath, &sn), 0);
+	a = ip_of("81.2.69.160"); /* history and operator */
+	assert_true(snap_lookup(sn, &a, &li));
+	assert_int_equal(li.codes, SNAP_SPAM | SNAP_AUTH | SNAP_OPERATOR);
+	assert_int_equal(li.first, today - 3);
+	a = ip_of("81.2.69.161"); /* lapsed, but operator-listed */
+	assert_true(snap_lookup(sn, &a, &li));
+	assert_int_equal(li.codes, SNAP_OPERATOR);
+	a = ip_of("81.2.69.162"); /* persistent, but allowlisted */
+	assert_false(snap_lookup(sn, &a, &li));
+	a = ip_of("81.2.69.200"); /* only the range */
+	assert_true(snap_lookup(sn, &a, &li));
+	assert_int_equal(li.codes, SNAP_OPERATOR);
+	assert_int_equal(li.first, listed);
+	assert_int_equal(li.last, today);
+	a = ip_of("81.2.69.127");
+	assert_false(snap_lookup(sn, &a, &li));
+	a = ip_of("10.1.2.3"); /* never-list, overridden by the operator */
+	assert_true(snap_lookup(sn, &a, &li));
+	assert_int_equal(li.codes, SNAP_OPERATOR);
+	a = ip_of("127.0.0.1"); /* RFC 5782: never */
+	assert_false(snap_lookup(sn, &a, &li));
+	a = ip_of("127.0.0.3");
+	assert_true(snap_lookup(sn, &a, &li));
+	a = ip_of("127.0.0.4");
+	assert_false(snap_lookup(sn, &a, &li));
+	a = ip_of("2a02:c7f::1");
+	assert_true(snap_lookup(sn, &a, &li));
+	assert_int_equal(li.codes, SNAP_DICTIONARY | SNAP_OPERATOR);
+	a = ip_of("2a02:c7f:0:ffff::9");
+	assert_true(snap_lookup(sn, &a, &li));
+	a = ip_of("2a02:c7f:1::");
+	assert_false(snap_lookup(sn, &a, &li));
+	/* the public walk, for exports and transfers */
+	assert_int_equal(snap_range_count(sn, 4), 5);
+	snap_range_at(sn, 4, 1, &lo, &hi, &li);
+	a = ip_of("81.2.69.128");
+	assert_int_equal(tl_ip_cmp(&lo, &a), 0);
+	a = ip_of("81.2.69.161");
+	assert_int_equal(tl_ip_cmp(&hi, &a), 0);
+	assert_int_equal(li.codes, SNAP_OPERATOR);
+	snap_range_at(sn, 6, 0, &lo, &hi, &li);
+	a = ip_of("2a02:c7f:0:ffff:ffff:ffff:ffff:ffff");
+	assert_int_equal(tl_ip_cmp(&hi, &a), 0);
+	snap_free(sn);
+	tl_oplist_free(&l);
+}
+
+/* Recompute both checksums after a mutation, so the structure checks
+ * behind them are what refuses the file. */
+static void fix_crcs(uint8_t *p, size_t len)
+{
+	uint32_t c;
+
+	c = (uint32_t)crc32(crc32(0, NULL, 0), p + 88, (uInt)(len - 88));
+	memcpy(p + 80, &c, 4);
+	c = (uint32_t)crc32(crc32(0, NULL, 0), p, 84);
+	memcpy(p + 84, &c, 4);
+}
+
+/* Offset of the IPv4 ranges' lo array. */
+static size_t r4_at(const uint8_t *p)
+{
+	uint64_t n4, n6;
+
+	memcpy(&n4, p + 32, 8);
+	memcpy(&n6, p + 40, 8);
+	return 88 + n4 * 8 + n6 * 20;
+}
+
+static uint64_t nr4_of(const uint8_t *p)
+{
+	uint64_t n;
+
+	memcpy(&n, p + 64, 8);
+	return n;
+}
+
+static void range_backwards(uint8_t *p, size_t *len)
+{
+	size_t r = r4_at(p);
+	uint32_t lo;
+
+	memcpy(&lo, p + r, 4); /* hi[0] = lo[0] - 1 */
+	lo--;
+	memcpy(p + r + nr4_of(p) * 4, &lo, 4);
+	fix_crcs(p, *len);
+}
+
+static void range_overlap(uint8_t *p, size_t *len)
+{
+	size_t r = r4_at(p);
+
+	memcpy(p + r + 4, p + r, 4); /* lo[1] = lo[0] */
+	fix_crcs(p, *len);
+}
+
+static void range_code(uint8_t *p, size_t *len)
+{
+	size_t r = r4_at(p) + nr4_of(p) * 8;
+
+	p[r] |= 1; /* SNAP_SPAM in a range */
+	fix_crcs(p, *len);
+}
+
+static void range_count(uint8_t *p, size_t *len)
+{
+	uint64_t n = nr4_of(p) + 1; /* more ranges than bytes */
+
+	memcpy(p + 64, &n, 8);
+	fix_crcs(p, *len);
+}
+
+static void version1(uint8_t *p, size_t *len)
+{
+	p[8] = 1; /* a v1 file: 72-byte header, refused by its version */
+	*len = 72;
+}
+
+static void test_bad_ranges_are_refused(void **state)
+{
+	(void)state;
+	src = rpath;
+	assert_int_equal(load_mutated(range_backwards), TL_ECORRUPT);
+	assert_int_equal(load_mutated(range_overlap), TL_ECORRUPT);
+	assert_int_equal(load_mutated(range_code), TL_ECORRUPT);
+	assert_int_equal(load_mutated(range_count), TL_ECORRUPT);
+	assert_int_equal(load_mutated(version1), TL_EVERSION);
+	src = path;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_damage_is_refused),
+		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_bad_ranges_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
