@@ -713,7 +713,7 @@ bool tl_oplist_listed(const struct tl_oplist *l, const struct tl_ip *ip,
 	int f = fam_index(ip->family);
 	int64_t at;
 
-	if (!l || !l->compiled)
+	if (!l || !l->compiled || !l->nop[f])
 		return false;
 	at = tl_iv_find(l->op[f], l->nop[f], tl_iv_num(ip));
 	if (at < 0)
@@ -727,7 +727,7 @@ bool tl_oplist_allowed(const struct tl_oplist *l, const struct tl_ip *ip)
 {
 	int f = fam_index(ip->family);
 
-	if (!l || !l->compiled)
+	if (!l || !l->compiled || !l->nallow[f])
 		return false;
 	return tl_iv_find(l->allow[f], l->nallow[f], tl_iv_num(ip)) >= 0;
 }

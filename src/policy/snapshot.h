@@ -91,7 +91,8 @@ struct snap_info {
 
 /*
  * Build a snapshot of store @s as of @today into @path (written to a
- * temporary file, synced, renamed: a reader never sees half a file).
+ * temporary file and renamed: a reader never sees half a file; it is not
+ * synced, since a file a crash left short is refused and built again).
  * The operator's entries come from p->ops (compiled), when set.
  * @serial: the SOA serial it carries (the caller makes it rise).
  * Returns 0 and fills @info, or a TL_E*.
