@@ -117,5 +117,6 @@ int cmd_show(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_store(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
 	{"trap", cmd_trap, "the SMTP spam trap"},
 	{"dns", cmd_dns, "the DNS block list (bl and hist zones)"},
 	{"export", cmd_export, "the listed set for rbldnsd, BIND, ipset, nft"},
+	{"check", cmd_check, "which DNS block lists list these addresses"},
 	{"serve", cmd_serve, "everything on one machine: trap, DNS, log and mailbox sensors"},
 };
 

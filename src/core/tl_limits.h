@@ -133,4 +133,34 @@
 #define TL_TRAP_COMMIT_GROUP 32
 #define TL_TRAP_COMMIT_LINGER_US 1000
 
+/* trapline check: lists.conf size (bytes) and line length (bytes): a
+ * hand-edited file of a few dozen lists is a few KiB; lists in one file
+ * and return codes per list (count), and the longest meaning (bytes). */
+#define TL_LISTS_FILE_MAX (1u << 20)
+#define TL_LISTS_LINE_MAX 4096
+#define TL_LISTS_MAX 256
+#define TL_LISTS_CODES_MAX 256
+#define TL_LISTS_MEANING_MAX 255
+
+/* trapline check: addresses one run may ask about (count): a /16 is
+ * 65,536; a file may hold more, up to this, so memory stays bounded
+ * (a byte a lookup plus the listings). */
+#define TL_CHECK_IPS_MAX (1u << 20)
+/* The widest range expanded (prefix length): IPv4 /16, IPv6 /112. */
+#define TL_CHECK_V4_PREFIX_MIN 16
+#define TL_CHECK_V6_PREFIX_MIN 112
+/* Queries in flight by default (count), and the most allowed: c-ares
+ * ids are 16 bits per socket. */
+#define TL_CHECK_INFLIGHT_DEFAULT 512
+#define TL_CHECK_INFLIGHT_MAX 16384
+/* A list's default timeout for one try (ms) and retries after it (count);
+ * c-ares doubles the timeout at each retry. */
+#define TL_CHECK_TIMEOUT_MS_DEFAULT 1000
+#define TL_CHECK_RETRIES_DEFAULT 1
+#define TL_CHECK_TIMEOUT_MS_MAX 60000
+#define TL_CHECK_RETRIES_MAX 10
+/* A/TXT answers kept per lookup (count), TXT kept (bytes). */
+#define TL_CHECK_CODES_MAX 8
+#define TL_CHECK_TXT_MAX 512
+
 #endif

@@ -1,0 +1,720 @@
+/* SPDX-License-Identifier: MIT */
+/* engine.c -- trapline check's lookups: many block lists at once over
+ * c-ares, a bounded number of queries in flight, lists checked first
+ *
+ * One c-ares channel per distinct (resolver, timeout, tries): c-ares keeps
+ * those per channel, and lists.conf sets them per list. The channels'
+ * sockets sit in one epoll set (the socket-state callback keeps it up to
+ * date); the loop tops up the queries in flight outside c-ares' callbacks,
+ * so a query that fails at once never recurses into the submitter.
+ *
+ * Health (RFC 5782 section 5): a list must answer 127.0.0.2 with a code
+ * that is not an error, and must not list 127.0.0.1. A list that lists
+ * 127.0.0.1 answers "listed" for everything (a dead list whose zone went
+ * wildcard, or a parked domain); one that answers error codes (Spamhaus'
+ * 127.255.255.x for queries through public resolvers) or does not answer
+ * is no use either. Their answers are not counted.
+ */
+#include <arpa/inet.h>
+#include <ares.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "tl_limits.h"
+#include "trapline/alloc.h"
+#include "trapline/err.h"
+#include "trapline/log.h"
+
+#define QCLASS_IN 1
+#define QTYPE_A 1
+#define QTYPE_TXT 16
+#define QNAME_MAX 256
+
+enum qkind { Q_TEST2, Q_TEST1, Q_A, Q_TXT };
+
+struct chan {
+	ares_channel ch;
+	const char *resolver; /* borrowed, or NULL for the system's */
+	unsigned timeout_ms, tries;
+	struct engine *e;
+	uint32_t idx;
+};
+
+struct slot {
+	struct engine *e;
+	enum qkind kind;
+	uint32_t ip, list;
+	uint32_t listing; /* Q_TXT: the listing it completes */
+	int next_free;
+};
+
+/* What the two test points answered, per list. */
+struct probe {
+	uint8_t st[2];          /* check_status for 127.0.0.2, 127.0.0.1 */
+	int ares[2];            /* c-ares status when failed */
+	uint32_t code[2];       /* an answer of each (the first) */
+	bool errcode[2];        /* an answer that is an error code */
+	uint32_t err_a[2];
+};
+
+struct engine {
+	struct check_run *r;
+	const struct check_lists *lists;
+	int epfd;
+	struct chan *chans;
+	uint32_t nchans;
+	uint32_t *list_chan; /* per list: its channel */
+	struct slot *slots;
+	int free_head;
+	unsigned inflight, max_inflight;
+	struct probe *probes;
+	/* the next A lookup: address and list, ip-major */
+	uint32_t next_ip, next_list;
+	/* TXT lookups waiting: listing indexes */
+	uint32_t *txtq;
+	uint32_t ntxtq, txtq_cap;
+	int err; /* TL_ENOMEM from a callback */
+};
+
+static void sock_state(void *data, ares_socket_t fd, int readable,
+		       int writable)
+{
+	struct chan *c = data;
+	struct epoll_event ev = {0};
+
+	ev.data.u64 = (uint64_t)c->idx << 32 | (uint32_t)fd;
+	ev.events = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
+	if (!readable && !writable) {
+		epoll_ctl(c->e->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return;
+	}
+	if (epoll_ctl(c->e->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 &&
+	    errno == ENOENT)
+		epoll_ctl(c->e->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int chan_open(struct engine *e, struct chan *c)
+{
+	struct ares_options o;
+	int rc, mask;
+
+	memset(&o, 0, sizeof(o));
+	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+	o.timeout = (int)c->timeout_ms;
+	o.tries = (int)c->tries;
+	o.sock_state_cb = sock_state;
+	o.sock_state_cb_data = c;
+	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+	       ARES_OPT_SOCK_STATE_CB;
+	c->e = e;
+	rc = ares_init_options(&c->ch, &o, mask);
+	if (rc != ARES_SUCCESS) {
+		log_error("check", "c-ares: %s", ares_strerror(rc));
+		c->ch = NULL;
+		return rc == ARES_ENOMEM ? TL_ENOMEM : TL_EINVAL;
+	}
+	if (c->resolver) {
+		rc = ares_set_servers_ports_csv(c->ch, c->resolver);
+		if (rc != ARES_SUCCESS) {
+			log_error("check", "resolver %s: %s", c->resolver,
+				  ares_strerror(rc));
+			return TL_EINVAL;
+		}
+	}
+	return 0;
+}
+
+static bool same_chan(const struct chan *c, const char *res, unsigned t,
+		      unsigned tries)
+{
+	if (c->timeout_ms != t || c->tries != tries)
+		return false;
+	if (!c->resolver || !res)
+		return c->resolver == res;
+	return strcmp(c->resolver, res) == 0;
+}
+
+static int open_chans(struct engine *e, const struct check_opts *o,
+		      const bool *sel)
+{
+	uint32_t i, k;
+	int rc;
+
+	e->chans = tl_calloc(e->lists->n ? e->lists->n : 1, sizeof(*e->chans));
+	e->list_chan = tl_calloc(e->lists->n ? e->lists->n : 1,
+				 sizeof(*e->list_chan));
+	if (!e->chans || !e->list_chan)
+		return TL_ENOMEM;
+	for (i = 0; i < e->lists->n; i++) {
+		const struct check_list *l = &e->lists->v[i];
+		const char *res = l->resolver ? l->resolver : o->resolver;
+		unsigned tries = l->retries + 1;
+
+		if (!sel[i])
+			continue;
+		for (k = 0; k < e->nchans; k++)
+			if (same_chan(&e->chans[k], res, l->timeout_ms, tries))
+				break;
+		if (k == e->nchans) {
+			struct chan *c = &e->chans[e->nchans++];
+
+			c->resolver = res;
+			c->timeout_ms = l->timeout_ms;
+			c->tries = tries;
+			c->idx = k;
+			rc = chan_open(e, c);
+			if (rc < 0)
+				return rc;
+		}
+		e->list_chan[i] = k;
+	}
+	return 0;
+}
+
+static struct slot *slot_get(struct engine *e)
+{
+	struct slot *s;
+
+	if (e->free_head < 0)
+		return NULL;
+	s = &e->slots[e->free_head];
+	e->free_head = s->next_free;
+	e->inflight++;
+	return s;
+}
+
+static void slot_put(struct engine *e, struct slot *s)
+{
+	s->next_free = e->free_head;
+	e->free_head = (int)(s - e->slots);
+	e->inflight--;
+}
+
+static void set_status(struct check_run *r, uint32_t ip, uint32_t list,
+		       enum check_status st)
+{
+	r->status[(size_t)ip * r->nlists + list] = (uint8_t)st;
+}
+
+__attribute__((format(printf, 3, 4))) static void
+unhealthy(struct check_run *r, uint32_t list, const char *fmt, ...)
+{
+	if (!r->health[list].healthy)
+		return;
+	va_list ap;
+
+	r->health[list].healthy = false;
+	va_start(ap, fmt);
+	vsnprintf(r->health[list].reason, sizeof(r->health[list].reason), fmt,
+		  ap);
+	va_end(ap);
+}
+
+static void fmt_a(uint32_t a, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u.%u.%u.%u", a >> 24, a >> 16 & 255,
+		 a >> 8 & 255, a & 255);
+}
+
+/* Reads the answer c-ares checked for shape (ares_parse_a_reply bounds
+ * every record by @alen); keeps at most TL_CHECK_CODES_MAX, sorted. */
+static int parse_a(const unsigned char *abuf, int alen, uint32_t *codes,
+		   uint8_t *n)
+{
+	struct ares_addrttl at[TL_CHECK_CODES_MAX];
+	int na = TL_CHECK_CODES_MAX, i, j, rc;
+
+	rc = ares_parse_a_reply(abuf, alen, NULL, at, &na);
+	*n = 0;
+	if (rc != ARES_SUCCESS)
+		return rc;
+	for (i = 0; i < na; i++) {
+		uint32_t a = ntohl(at[i].ipaddr.s_addr);
+
+		for (j = *n; j > 0 && codes[j - 1] > a; j--)
+			codes[j] = codes[j - 1];
+		codes[j] = a;
+		(*n)++;
+	}
+	return *n ? ARES_SUCCESS : ARES_ENODATA;
+}
+
+static int add_listing(struct check_run *r, uint32_t ip, uint32_t list,
+		       const uint32_t *codes, uint8_t n)
+{
+	struct check_listing *v;
+
+	if (r->nlistings == r->listings_cap) {
+		uint32_t cap = r->listings_cap ? r->listings_cap * 2 : 256;
+
+		v = tl_reallocarray(r->listings, cap, sizeof(*v));
+		if (!v)
+			return TL_ENOMEM;
+		r->listings = v;
+		r->listings_cap = cap;
+	}
+	v = &r->listings[r->nlistings++];
+	memset(v, 0, sizeof(*v));
+	v->ip = ip;
+	v->list = list;
+	v->ncodes = n;
+	memcpy(v->codes, codes, n * sizeof(*codes));
+	return 0;
+}
+
+static int add_failure(struct check_run *r, uint32_t ip, uint32_t list,
+		       int status)
+{
+	struct check_failure *v;
+
+	if (r->nfailures == r->failures_cap) {
+		uint32_t cap = r->failures_cap ? r->failures_cap * 2 : 64;
+
+		v = tl_reallocarray(r->failures, cap, sizeof(*v));
+		if (!v)
+			return TL_ENOMEM;
+		r->failures = v;
+		r->failures_cap = cap;
+	}
+	v = &r->failures[r->nfailures++];
+	v->ip = ip;
+	v->list = list;
+	v->status = status;
+	return 0;
+}
+
+static int queue_txt(struct engine *e, uint32_t listing)
+{
+	if (e->ntxtq == e->txtq_cap) {
+		uint32_t cap = e->txtq_cap ? e->txtq_cap * 2 : 64;
+		uint32_t *q = tl_reallocarray(e->txtq, cap, sizeof(*q));
+
+		if (!q)
+			return TL_ENOMEM;
+		e->txtq = q;
+		e->txtq_cap = cap;
+	}
+	e->txtq[e->ntxtq++] = listing;
+	return 0;
+}
+
+static void on_txt(struct slot *s, int status, const unsigned char *abuf,
+		   int alen)
+{
+	struct check_listing *li = &s->e->r->listings[s->listing];
+	struct ares_txt_ext *txt = NULL, *t;
+	char buf[TL_CHECK_TXT_MAX];
+	size_t o = 0;
+
+	if (status != ARES_SUCCESS ||
+	    ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS)
+		return;
+	/* Strings of one record are joined (RFC 7208 3.3 style); records
+	 * are joined with " / ". Control bytes become '?'. */
+	for (t = txt; t; t = t->next) {
+		size_t i;
+
+		if (t->record_start && o) {
+			if (o + 3 >= sizeof(buf))
+				break;
+			memcpy(buf + o, " / ", 3);
+			o += 3;
+		}
+		for (i = 0; i < t->length && o + 1 < sizeof(buf); i++) {
+			unsigned char c = t->txt[i];
+
+			buf[o++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+		}
+	}
+	ares_free_data(txt);
+	buf[o] = '\0';
+	if (!li->txt) {
+		li->txt = tl_calloc(1, o + 1);
+		if (li->txt)
+			memcpy(li->txt, buf, o + 1);
+	}
+}
+
+static void on_probe(struct slot *s, int status, const unsigned char *abuf,
+		     int alen)
+{
+	struct engine *e = s->e;
+	struct probe *p = &e->probes[s->list];
+	int k = s->kind == Q_TEST2 ? 0 : 1;
+	uint32_t codes[TL_CHECK_CODES_MAX];
+	uint8_t n = 0, i;
+
+	if (status == ARES_SUCCESS)
+		status = parse_a(abuf, alen, codes, &n);
+	if (status == ARES_SUCCESS) {
+		p->st[k] = CHECK_LISTED;
+		p->code[k] = codes[0];
+		for (i = 0; i < n; i++) {
+			if (check_is_error(&e->lists->v[s->list], codes[i])) {
+				p->errcode[k] = true;
+				p->err_a[k] = codes[i];
+			}
+		}
+	} else if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+		p->st[k] = CHECK_CLEAN;
+	} else {
+		p->st[k] = CHECK_FAILED;
+		p->ares[k] = status;
+	}
+}
+
+static void on_a(struct slot *s, int status, const unsigned char *abuf,
+		 int alen)
+{
+	struct engine *e = s->e;
+	struct check_run *r = e->r;
+	const struct check_list *l = &e->lists->v[s->list];
+	uint32_t codes[TL_CHECK_CODES_MAX];
+	uint8_t n = 0, i;
+	char a[16], why[64];
+	int rc;
+
+	r->answers += status != ARES_ETIMEOUT && status != ARES_ECONNREFUSED;
+	if (status == ARES_SUCCESS)
+		status = parse_a(abuf, alen, codes, &n);
+	if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+		set_status(r, s->ip, s->list, CHECK_CLEAN);
+		return;
+	}
+	if (status != ARES_SUCCESS) {
+		set_status(r, s->ip, s->list, CHECK_FAILED);
+		if (add_failure(r, s->ip, s->list, status) < 0)
+			e->err = TL_ENOMEM;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (check_is_error(l, codes[i])) {
+			const struct check_code *c = check_list_code(l, codes[i]);
+
+			fmt_a(codes[i], a, sizeof(a));
+			snprintf(why, sizeof(why), "%s%s%.40s%s", a,
+				 c ? " (" : "", c ? c->meaning : "",
+				 c ? ")" : "");
+			unhealthy(r, s->list, "answered error code %s", why);
+		}
+	}
+	set_status(r, s->ip, s->list, CHECK_LISTED);
+	rc = add_listing(r, s->ip, s->list, codes, n);
+	if (rc == 0 && l->txt && r->health[s->list].healthy)
+		rc = queue_txt(e, r->nlistings - 1);
+	if (rc < 0)
+		e->err = rc;
+}
+
+static void on_answer(void *arg, int status, int timeouts,
+		      unsigned char *abuf, int alen)
+{
+	struct slot *s = arg;
+	struct engine *e = s->e;
+
+	(void)timeouts;
+	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
+		slot_put(e, s);
+		return;
+	}
+	switch (s->kind) {
+	case Q_TEST2:
+	case Q_TEST1:
+		on_probe(s, status, abuf, alen);
+		break;
+	case Q_A:
+		on_a(s, status, abuf, alen);
+		break;
+	case Q_TXT:
+		on_txt(s, status, abuf, alen);
+		break;
+	}
+	slot_put(e, s);
+}
+
+static int submit(struct engine *e, enum qkind kind, uint32_t ip,
+		  uint32_t list, uint32_t listing)
+{
+	const struct check_list *l = &e->lists->v[list];
+	struct slot *s = slot_get(e);
+	char name[QNAME_MAX];
+	struct tl_ip tp;
+	int rc;
+
+	if (!s)
+		return TL_EAGAIN;
+	s->kind = kind;
+	s->ip = ip;
+	s->list = list;
+	s->listing = listing;
+	if (kind == Q_TEST2 || kind == Q_TEST1) {
+		tl_ip_from_v4(&tp, kind == Q_TEST2 ? 0x7f000002 : 0x7f000001);
+		rc = check_qname(&tp, l->zone, name, sizeof(name));
+	} else {
+		rc = check_qname(&e->r->ips[ip], l->zone, name, sizeof(name));
+	}
+	if (rc < 0) {
+		slot_put(e, s);
+		return rc;
+	}
+	e->r->queries++;
+	ares_query(e->chans[e->list_chan[list]].ch, name, QCLASS_IN,
+		   kind == Q_TXT ? QTYPE_TXT : QTYPE_A, on_answer, s);
+	return 0;
+}
+
+static bool wants(const struct engine *e, uint32_t ip, uint32_t list)
+{
+	const struct check_run *r = e->r;
+	unsigned fam = r->ips[ip].family == 4 ? CHECK_FAM4 : CHECK_FAM6;
+
+	return r->sel[list] && r->health[list].healthy &&
+	       (e->lists->v[list].families & fam);
+}
+
+/* Top up the queries in flight: TXT for listings first, then the next
+ * address x list. */
+static void pump(struct engine *e)
+{
+	struct check_run *r = e->r;
+
+	while (e->inflight < e->max_inflight && e->ntxtq) {
+		uint32_t li = e->txtq[--e->ntxtq];
+
+		if (submit(e, Q_TXT, r->listings[li].ip, r->listings[li].list,
+			   li) < 0)
+			return;
+	}
+	while (e->inflight < e->max_inflight && e->next_ip < r->nips) {
+		uint32_t ip = e->next_ip, list = e->next_list;
+
+		if (++e->next_list == r->nlists) {
+			e->next_list = 0;
+			e->next_ip++;
+		}
+		if (!wants(e, ip, list)) {
+			set_status(r, ip, list, CHECK_SKIPPED);
+			continue;
+		}
+		if (submit(e, Q_A, ip, list, 0) < 0) {
+			set_status(r, ip, list, CHECK_FAILED);
+			continue;
+		}
+	}
+}
+
+static int loop(struct engine *e, bool probes)
+{
+	struct epoll_event evs[64];
+	struct timeval tv, *tvp;
+	uint32_t i;
+	int n, k, ms;
+
+	for (;;) {
+		if (!probes)
+			pump(e);
+		if (e->err)
+			return e->err;
+		if (e->inflight == 0)
+			return 0;
+		ms = 1000;
+		for (i = 0; i < e->nchans; i++) {
+			tvp = ares_timeout(e->chans[i].ch, NULL, &tv);
+			if (tvp) {
+				int t = (int)(tvp->tv_sec * 1000 +
+					      (tvp->tv_usec + 999) / 1000);
+
+				if (t < ms)
+					ms = t;
+			}
+		}
+		n = epoll_wait(e->epfd, evs, 64, ms);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (k = 0; k < n; k++) {
+			struct chan *c = &e->chans[evs[k].data.u64 >> 32];
+			ares_socket_t fd = (ares_socket_t)(uint32_t)evs[k].data.u64;
+
+			ares_process_fd(c->ch,
+					evs[k].events & (EPOLLIN | EPOLLERR |
+							 EPOLLHUP)
+						? fd
+						: ARES_SOCKET_BAD,
+					evs[k].events & EPOLLOUT
+						? fd
+						: ARES_SOCKET_BAD);
+		}
+		/* Timeouts and retries. */
+		for (i = 0; i < e->nchans; i++)
+			ares_process_fd(e->chans[i].ch, ARES_SOCKET_BAD,
+					ARES_SOCKET_BAD);
+	}
+}
+
+static const char *ares_word(int status)
+{
+	switch (status) {
+	case ARES_ETIMEOUT:
+		return "no answer (timeout)";
+	case ARES_ECONNREFUSED:
+		return "connection refused";
+	case ARES_ESERVFAIL:
+		return "SERVFAIL";
+	case ARES_EREFUSED:
+		return "REFUSED";
+	}
+	return ares_strerror(status);
+}
+
+const char *check_failure_word(int status)
+{
+	return ares_word(status);
+}
+
+/* Decide each probed list's health from its two test points. */
+static void judge(struct engine *e, uint32_t list)
+{
+	struct check_run *r = e->r;
+	struct probe *p = &e->probes[list];
+	const struct check_code *c;
+	char a[16], why[96];
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		if (p->st[k] == CHECK_FAILED) {
+			snprintf(why, sizeof(why), "test point 127.0.0.%d: %s",
+				 2 - k, ares_word(p->ares[k]));
+			unhealthy(r, list, "%s", why);
+			return;
+		}
+		if (p->errcode[k]) {
+			c = check_list_code(&e->lists->v[list], p->err_a[k]);
+			fmt_a(p->err_a[k], a, sizeof(a));
+			snprintf(why, sizeof(why), "%s%s%.60s%s", a,
+				 c ? " (" : "", c ? c->meaning : "",
+				 c ? ")" : "");
+			unhealthy(r, list, "answered error code %s", why);
+			return;
+		}
+	}
+	if (p->st[1] == CHECK_LISTED) {
+		fmt_a(p->code[1], a, sizeof(a));
+		unhealthy(r, list, "lists 127.0.0.1 (answers %s): says "
+			  "'listed' for everything (wildcard; a dead list?)", a);
+		return;
+	}
+	if (p->st[0] != CHECK_LISTED)
+		unhealthy(r, list, "%s", "does not list 127.0.0.2 (RFC 5782 "
+			  "test point)");
+}
+
+/* A test point query; with every slot taken (more lists than
+ * --max-inflight), wait for the ones in flight first. */
+static int submit_wait(struct engine *e, enum qkind kind, uint32_t list)
+{
+	int rc = submit(e, kind, 0, list, 0);
+
+	if (rc == TL_EAGAIN) {
+		rc = loop(e, true);
+		if (rc == 0)
+			rc = submit(e, kind, 0, list, 0);
+	}
+	return rc;
+}
+
+int check_run(struct check_run *r, const struct check_lists *lists,
+	      const bool *sel, const struct tl_ip *ips, uint32_t nips,
+	      const struct check_opts *opts)
+{
+	struct engine e;
+	uint32_t i;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	memset(&e, 0, sizeof(e));
+	r->nips = nips;
+	r->nlists = lists->n;
+	r->ips = ips;
+	r->lists = lists;
+	r->sel = sel;
+	r->status = tl_calloc((size_t)nips * lists->n + 1, 1);
+	r->health = tl_calloc(lists->n + 1, sizeof(*r->health));
+	e.r = r;
+	e.lists = lists;
+	e.epfd = -1;
+	e.max_inflight = opts->max_inflight ? opts->max_inflight
+					    : TL_CHECK_INFLIGHT_DEFAULT;
+	e.slots = tl_calloc(e.max_inflight, sizeof(*e.slots));
+	e.probes = tl_calloc(lists->n + 1, sizeof(*e.probes));
+	if (!r->status || !r->health || !e.slots || !e.probes) {
+		rc = TL_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < e.max_inflight; i++) {
+		e.slots[i].e = &e;
+		e.slots[i].next_free = i + 1 < e.max_inflight ? (int)i + 1 : -1;
+	}
+	e.free_head = 0;
+	for (i = 0; i < lists->n; i++)
+		r->health[i].healthy = sel[i];
+	rc = ares_library_init(ARES_LIB_INIT_ALL);
+	if (rc != ARES_SUCCESS) {
+		rc = TL_ENOMEM;
+		goto out;
+	}
+	e.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (e.epfd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = open_chans(&e, opts, sel);
+	if (rc < 0)
+		goto out;
+	/* The test points: two queries a list, all at once. */
+	for (i = 0; i < lists->n; i++) {
+		if (!sel[i] || !lists->v[i].test)
+			continue;
+		rc = submit_wait(&e, Q_TEST2, i);
+		if (rc == 0)
+			rc = submit_wait(&e, Q_TEST1, i);
+		if (rc < 0)
+			goto out;
+	}
+	rc = loop(&e, true);
+	if (rc < 0)
+		goto out;
+	for (i = 0; i < lists->n; i++)
+		if (sel[i] && lists->v[i].test)
+			judge(&e, i);
+	rc = loop(&e, false);
+out:
+	for (i = 0; i < e.nchans; i++)
+		if (e.chans[i].ch)
+			ares_destroy(e.chans[i].ch);
+	if (e.epfd >= 0)
+		close(e.epfd);
+	tl_free(e.chans);
+	tl_free(e.list_chan);
+	tl_free(e.slots);
+	tl_free(e.probes);
+	tl_free(e.txtq);
+	return rc;
+}
+
+void check_run_free(struct check_run *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->nlistings; i++)
+		tl_free(r->listings[i].txt);
+	tl_free(r->listings);
+	tl_free(r->failures);
+	tl_free(r->status);
+	tl_free(r->health);
+	memset(r, 0, sizeof(*r));
+}
