@@ -73,6 +73,7 @@ struct engine {
 	int free_head;
 	unsigned inflight, max_inflight;
 	struct probe *probes;
+	uint32_t *answered, *failed; /* per list: lookups of real addresses */
 	/* the next A lookup: address and list, ip-major */
 	uint32_t next_ip, next_list;
 	/* TXT lookups waiting: listing indexes */
@@ -109,8 +110,11 @@ static int chan_open(struct engine *e, struct chan *c)
 	o.tries = (int)c->tries;
 	o.sock_state_cb = sock_state;
 	o.sock_state_cb_data = c;
+	/* A burst of answers to hundreds of queries must not overflow the
+	 * socket (the kernel caps it at net.core.rmem_max). */
+	o.socket_receive_buffer_size = TL_CHECK_RCVBUF;
 	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-	       ARES_OPT_SOCK_STATE_CB;
+	       ARES_OPT_SOCK_STATE_CB | ARES_OPT_SOCK_RCVBUF;
 	c->e = e;
 	rc = ares_init_options(&c->ch, &o, mask);
 	if (rc != ARES_SUCCESS) {
@@ -379,14 +383,16 @@ static void on_a(struct slot *s, int status, const unsigned char *abuf,
 	char a[16], why[64];
 	int rc;
 
-	r->answers += status != ARES_ETIMEOUT && status != ARES_ECONNREFUSED;
 	if (status == ARES_SUCCESS)
 		status = parse_a(abuf, alen, codes, &n);
 	if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+		e->answered[s->list]++;
+		r->answers++;
 		set_status(r, s->ip, s->list, CHECK_CLEAN);
 		return;
 	}
 	if (status != ARES_SUCCESS) {
+		e->failed[s->list]++;
 		set_status(r, s->ip, s->list, CHECK_FAILED);
 		if (add_failure(r, s->ip, s->list, status) < 0)
 			e->err = TL_ENOMEM;
@@ -403,6 +409,8 @@ static void on_a(struct slot *s, int status, const unsigned char *abuf,
 			unhealthy(r, s->list, "answered error code %s", why);
 		}
 	}
+	e->answered[s->list]++;
+	r->answers++;
 	set_status(r, s->ip, s->list, CHECK_LISTED);
 	rc = add_listing(r, s->ip, s->list, codes, n);
 	if (rc == 0 && l->txt && r->health[s->list].healthy)
@@ -454,6 +462,16 @@ static int submit(struct engine *e, enum qkind kind, uint32_t ip,
 	s->listing = listing;
 	if (kind == Q_TEST2 || kind == Q_TEST1) {
 		tl_ip_from_v4(&tp, kind == Q_TEST2 ? 0x7f000002 : 0x7f000001);
+		if (l->families == CHECK_FAM6) {
+			/* RFC 5782 5: ::FFFF:7F00:2 and ::FFFF:7F00:1, asked
+			 * in nibble form (struct tl_ip would fold it to v4,
+			 * so it is built by hand). */
+			memset(&tp, 0, sizeof(tp));
+			tp.family = 6;
+			tp.a[10] = tp.a[11] = 0xff;
+			tp.a[12] = 0x7f;
+			tp.a[15] = kind == Q_TEST2 ? 2 : 1;
+		}
 		rc = check_qname(&tp, l->zone, name, sizeof(name));
 	} else {
 		rc = check_qname(&e->r->ips[ip], l->zone, name, sizeof(name));
@@ -651,7 +669,10 @@ int check_run(struct check_run *r, const struct check_lists *lists,
 					    : TL_CHECK_INFLIGHT_DEFAULT;
 	e.slots = tl_calloc(e.max_inflight, sizeof(*e.slots));
 	e.probes = tl_calloc(lists->n + 1, sizeof(*e.probes));
-	if (!r->status || !r->health || !e.slots || !e.probes) {
+	e.answered = tl_calloc(lists->n + 1, sizeof(*e.answered));
+	e.failed = tl_calloc(lists->n + 1, sizeof(*e.failed));
+	if (!r->status || !r->health || !e.slots || !e.probes ||
+	    !e.answered || !e.failed) {
 		rc = TL_ENOMEM;
 		goto out;
 	}
@@ -692,6 +713,13 @@ int check_run(struct check_run *r, const struct check_lists *lists,
 		if (sel[i] && lists->v[i].test)
 			judge(&e, i);
 	rc = loop(&e, false);
+	/* A list trusted without test points (test = no) that answered
+	 * nothing at all is no more use than one that failed them. */
+	for (i = 0; rc == 0 && i < lists->n; i++)
+		if (sel[i] && r->health[i].healthy && !e.answered[i] &&
+		    e.failed[i])
+			unhealthy(r, i, "no answer to any of %u lookups",
+				  e.failed[i]);
 out:
 	for (i = 0; i < e.nchans; i++)
 		if (e.chans[i].ch)
@@ -702,6 +730,8 @@ out:
 	tl_free(e.list_chan);
 	tl_free(e.slots);
 	tl_free(e.probes);
+	tl_free(e.answered);
+	tl_free(e.failed);
 	tl_free(e.txtq);
 	return rc;
 }

@@ -159,6 +159,10 @@
 #define TL_CHECK_RETRIES_DEFAULT 1
 #define TL_CHECK_TIMEOUT_MS_MAX 60000
 #define TL_CHECK_RETRIES_MAX 10
+/* trapline check: receive buffer asked for c-ares' sockets (bytes): a
+ * loopback datagram costs ~1 KiB of buffer, and answers to
+ * TL_CHECK_INFLIGHT_DEFAULT queries can arrive at once. */
+#define TL_CHECK_RCVBUF (4u << 20)
 /* A/TXT answers kept per lookup (count), TXT kept (bytes). */
 #define TL_CHECK_CODES_MAX 8
 #define TL_CHECK_TXT_MAX 512
