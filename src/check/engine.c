@@ -8,6 +8,15 @@
  * date); the loop tops up the queries in flight outside c-ares' callbacks,
  * so a query that fails at once never recurses into the submitter.
  *
+ * Each list walks the addresses with its own cursor, so a slow list never
+ * holds up the others. How many queries go to one resolver at once
+ * follows a window, as TCP's congestion control does: it starts small,
+ * grows by one with each answer (doubling each round trip) and, when
+ * queries time out, is halved and then grows by one a round trip. The sum
+ * is capped by --max-inflight. A burst that overflows a server's socket
+ * buffer (rbldnsd keeps 128 KiB, ~100 queries) costs a whole timeout per
+ * lost query; without this, the default 512 in flight lost thousands.
+ *
  * Health (RFC 5782 section 5): a list must answer 127.0.0.2 with a code
  * that is not an error, and must not list 127.0.0.1. A list that lists
  * 127.0.0.1 answers "listed" for everything (a dead list whose zone went
@@ -22,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -43,6 +53,15 @@ struct chan {
 	unsigned timeout_ms, tries;
 	struct engine *e;
 	uint32_t idx;
+	/* congestion control of this resolver's queries (AIMD) */
+	unsigned inflight;  /* queries in flight now */
+	unsigned window;    /* allowed in flight */
+	unsigned ssthresh;  /* slow start below, +1 a window above */
+	unsigned acc;       /* answers towards the next +1 above ssthresh */
+	uint64_t cut_us;    /* when the window was last cut (monotonic) */
+	uint64_t srtt_us;   /* smoothed round trip (RFC 6298 2.3), 0 unknown */
+	uint64_t min_rtt_us; /* the least round trip seen, 0 unknown */
+	unsigned cuts, peak; /* window cuts; the widest window */
 };
 
 struct slot {
@@ -51,6 +70,11 @@ struct slot {
 	uint32_t ip, list;
 	uint32_t listing; /* Q_TXT: the listing it completes */
 	int next_free;
+	bool busy;        /* in flight */
+	bool late;        /* already taken as lost (see scan_late) */
+	bool dup;         /* a second query for a lookup taken as lost */
+	int twin;         /* the other query of the same lookup, or -1 */
+	uint64_t sent_us; /* when it was sent (monotonic) */
 };
 
 /* What the two test points answered, per list. */
@@ -70,12 +94,12 @@ struct engine {
 	uint32_t nchans;
 	uint32_t *list_chan; /* per list: its channel */
 	struct slot *slots;
+	struct slot *last; /* the slot submit used last */
 	int free_head;
 	unsigned inflight, max_inflight;
 	struct probe *probes;
 	uint32_t *answered, *failed; /* per list: lookups of real addresses */
-	/* the next A lookup: address and list, ip-major */
-	uint32_t next_ip, next_list;
+	uint32_t *next_ip; /* per list: the next address to ask it about */
 	/* TXT lookups waiting: listing indexes */
 	uint32_t *txtq;
 	uint32_t ntxtq, txtq_cap;
@@ -171,6 +195,8 @@ static int open_chans(struct engine *e, const struct check_opts *o,
 			c->timeout_ms = l->timeout_ms;
 			c->tries = tries;
 			c->idx = k;
+			c->window = TL_CHECK_WINDOW_START;
+			c->ssthresh = UINT32_MAX;
 			rc = chan_open(e, c);
 			if (rc < 0)
 				return rc;
@@ -178,6 +204,14 @@ static int open_chans(struct engine *e, const struct check_opts *o,
 		e->list_chan[i] = k;
 	}
 	return 0;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static struct slot *slot_get(struct engine *e)
@@ -196,7 +230,13 @@ static void slot_put(struct engine *e, struct slot *s)
 {
 	s->next_free = e->free_head;
 	e->free_head = (int)(s - e->slots);
+	s->busy = false;
+	if (s->twin >= 0) {
+		e->slots[s->twin].twin = -1;
+		s->twin = -1;
+	}
 	e->inflight--;
+	e->chans[e->list_chan[s->list]].inflight--;
 }
 
 static void set_status(struct check_run *r, uint32_t ip, uint32_t list,
@@ -383,6 +423,14 @@ static void on_a(struct slot *s, int status, const unsigned char *abuf,
 	char a[16], why[64];
 	int rc;
 
+	/* Two queries for one lookup (see scan_late): the first answer
+	 * counts; a failure counts only if the other has failed too. */
+	if (check_get(r, s->ip, s->list) != CHECK_PENDING)
+		return;
+	if (status != ARES_SUCCESS && status != ARES_ENOTFOUND &&
+	    status != ARES_ENODATA && s->twin >= 0 &&
+	    e->slots[s->twin].busy)
+		return;
 	if (status == ARES_SUCCESS)
 		status = parse_a(abuf, alen, codes, &n);
 	if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
@@ -419,16 +467,79 @@ static void on_a(struct slot *s, int status, const unsigned char *abuf,
 		e->err = rc;
 }
 
+/* A query unanswered this long is taken as lost (for the window only:
+ * c-ares still waits its timeout before it asks again): eight smoothed
+ * round trips, at least TL_CHECK_LATE_MIN_MS. */
+static uint64_t late_us(const struct chan *c)
+{
+	uint64_t t = 8 * c->srtt_us;
+
+	return t > TL_CHECK_LATE_MIN_MS * 1000 ? t : TL_CHECK_LATE_MIN_MS * 1000;
+}
+
+/* A lost query means a queue on the way overflowed (a server's socket, a
+ * relay): halve the window, once per late_us (the losses of one burst
+ * show up together). */
+static void congestion(struct chan *c, bool lost)
+{
+	unsigned max = c->e->max_inflight;
+
+	if (lost) {
+		uint64_t t = now_us();
+
+		if (t - c->cut_us < late_us(c))
+			return;
+		c->cut_us = t;
+		c->cuts++;
+		c->window /= 2;
+		if (c->window < TL_CHECK_WINDOW_MIN)
+			c->window = TL_CHECK_WINDOW_MIN;
+		c->ssthresh = c->window;
+		c->acc = 0;
+	} else if (c->window < max) {
+		/* A round trip well above the least seen means queries wait
+		 * in a queue (TCP Vegas' signal): hold the window there
+		 * rather than grow it until the queue overflows, which on
+		 * loopback would be within microseconds and be seen only
+		 * TL_CHECK_LATE_MIN_MS later. */
+		if (c->min_rtt_us &&
+		    c->srtt_us > 2 * c->min_rtt_us + TL_CHECK_QUEUE_US)
+			return;
+		if (c->window < c->ssthresh) {
+			c->window++;
+		} else if (++c->acc >= c->window) {
+			c->window++;
+			c->acc = 0;
+		}
+		if (c->window > c->peak)
+			c->peak = c->window;
+	}
+}
+
 static void on_answer(void *arg, int status, int timeouts,
 		      unsigned char *abuf, int alen)
 {
 	struct slot *s = arg;
 	struct engine *e = s->e;
 
-	(void)timeouts;
 	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
 		slot_put(e, s);
 		return;
+	}
+	{
+		struct chan *c = &e->chans[e->list_chan[s->list]];
+
+		if (timeouts == 0 && !s->late) {
+			uint64_t rtt = now_us() - s->sent_us;
+
+			/* RFC 6298 2.3: SRTT <- 7/8 SRTT + 1/8 R */
+			c->srtt_us = c->srtt_us ? c->srtt_us - c->srtt_us / 8 +
+							  rtt / 8
+						: rtt;
+			if (!c->min_rtt_us || rtt < c->min_rtt_us)
+				c->min_rtt_us = rtt;
+		}
+		congestion(c, timeouts > 0 && !s->late);
 	}
 	switch (s->kind) {
 	case Q_TEST2:
@@ -460,6 +571,13 @@ static int submit(struct engine *e, enum qkind kind, uint32_t ip,
 	s->ip = ip;
 	s->list = list;
 	s->listing = listing;
+	e->chans[e->list_chan[list]].inflight++;
+	s->busy = true;
+	s->late = false;
+	s->dup = false;
+	s->twin = -1;
+	s->sent_us = now_us();
+	e->last = s;
 	if (kind == Q_TEST2 || kind == Q_TEST1) {
 		tl_ip_from_v4(&tp, kind == Q_TEST2 ? 0x7f000002 : 0x7f000001);
 		if (l->families == CHECK_FAM6) {
@@ -495,11 +613,14 @@ static bool wants(const struct engine *e, uint32_t ip, uint32_t list)
 	       (e->lists->v[list].families & fam);
 }
 
-/* Top up the queries in flight: TXT for listings first, then the next
- * address x list. */
+/* Top up the queries in flight: TXT for listings first, then one
+ * address for each list in turn, while its resolver's window and the
+ * overall cap allow. */
 static void pump(struct engine *e)
 {
 	struct check_run *r = e->r;
+	bool progress = true;
+	uint32_t l;
 
 	while (e->inflight < e->max_inflight && e->ntxtq) {
 		uint32_t li = e->txtq[--e->ntxtq];
@@ -508,20 +629,60 @@ static void pump(struct engine *e)
 			   li) < 0)
 			return;
 	}
-	while (e->inflight < e->max_inflight && e->next_ip < r->nips) {
-		uint32_t ip = e->next_ip, list = e->next_list;
+	while (progress) {
+		progress = false;
+		for (l = 0; l < r->nlists; l++) {
+			struct chan *c = &e->chans[e->list_chan[l]];
+			uint32_t ip;
 
-		if (++e->next_list == r->nlists) {
-			e->next_list = 0;
-			e->next_ip++;
+			if (e->inflight >= e->max_inflight)
+				return;
+			if (!r->sel[l] || !r->health[l].healthy ||
+			    c->inflight >= c->window)
+				continue;
+			while (e->next_ip[l] < r->nips &&
+			       !wants(e, e->next_ip[l], l)) {
+				set_status(r, e->next_ip[l], l, CHECK_SKIPPED);
+				e->next_ip[l]++;
+			}
+			if (e->next_ip[l] == r->nips)
+				continue;
+			ip = e->next_ip[l]++;
+			if (submit(e, Q_A, ip, l, 0) < 0)
+				set_status(r, ip, l, CHECK_FAILED);
+			progress = true;
 		}
-		if (!wants(e, ip, list)) {
-			set_status(r, ip, list, CHECK_SKIPPED);
+	}
+}
+
+/* Queries in flight past their channel's late_us are taken as lost now,
+ * not a c-ares timeout from now, so the window shrinks while it matters;
+ * and an address lookup is asked once more at once (a hedged request), so
+ * one lost datagram costs a few round trips rather than c-ares' whole
+ * timeout. Whichever answer comes first counts (on_a). */
+static void scan_late(struct engine *e)
+{
+	uint64_t t = now_us();
+	unsigned i;
+
+	for (i = 0; i < e->max_inflight; i++) {
+		struct slot *s = &e->slots[i];
+		struct chan *c;
+
+		if (!s->busy || s->late)
 			continue;
-		}
-		if (submit(e, Q_A, ip, list, 0) < 0) {
-			set_status(r, ip, list, CHECK_FAILED);
-			continue;
+		c = &e->chans[e->list_chan[s->list]];
+		if (t - s->sent_us > late_us(c)) {
+			s->late = true;
+			congestion(c, true);
+			if (s->kind == Q_A && !s->dup && s->twin < 0 &&
+			    check_get(e->r, s->ip, s->list) == CHECK_PENDING &&
+			    submit(e, Q_A, s->ip, s->list, 0) == 0) {
+				e->last->dup = true;
+				e->last->late = true; /* never hedged again */
+				e->last->twin = (int)i;
+				s->twin = (int)(e->last - e->slots);
+			}
 		}
 	}
 }
@@ -530,6 +691,7 @@ static int loop(struct engine *e, bool probes)
 {
 	struct epoll_event evs[64];
 	struct timeval tv, *tvp;
+	uint64_t now, last_scan = now_us();
 	uint32_t i;
 	int n, k, ms;
 
@@ -540,7 +702,7 @@ static int loop(struct engine *e, bool probes)
 			return e->err;
 		if (e->inflight == 0)
 			return 0;
-		ms = 1000;
+		ms = TL_CHECK_SCAN_MS;
 		for (i = 0; i < e->nchans; i++) {
 			tvp = ares_timeout(e->chans[i].ch, NULL, &tv);
 			if (tvp) {
@@ -571,6 +733,11 @@ static int loop(struct engine *e, bool probes)
 		for (i = 0; i < e->nchans; i++)
 			ares_process_fd(e->chans[i].ch, ARES_SOCKET_BAD,
 					ARES_SOCKET_BAD);
+		now = now_us();
+		if (now - last_scan >= TL_CHECK_SCAN_MS * 1000) {
+			scan_late(e);
+			last_scan = now;
+		}
 	}
 }
 
@@ -671,8 +838,9 @@ int check_run(struct check_run *r, const struct check_lists *lists,
 	e.probes = tl_calloc(lists->n + 1, sizeof(*e.probes));
 	e.answered = tl_calloc(lists->n + 1, sizeof(*e.answered));
 	e.failed = tl_calloc(lists->n + 1, sizeof(*e.failed));
+	e.next_ip = tl_calloc(lists->n + 1, sizeof(*e.next_ip));
 	if (!r->status || !r->health || !e.slots || !e.probes ||
-	    !e.answered || !e.failed) {
+	    !e.answered || !e.failed || !e.next_ip) {
 		rc = TL_ENOMEM;
 		goto out;
 	}
@@ -721,9 +889,17 @@ int check_run(struct check_run *r, const struct check_lists *lists,
 			unhealthy(r, i, "no answer to any of %u lookups",
 				  e.failed[i]);
 out:
-	for (i = 0; i < e.nchans; i++)
-		if (e.chans[i].ch)
-			ares_destroy(e.chans[i].ch);
+	for (i = 0; i < e.nchans; i++) {
+		struct chan *c = &e.chans[i];
+
+		log_debug("check", "resolver %s: window %u (peak %u, %u cuts), "
+			  "round trip %.2f ms (least %.2f)",
+			  c->resolver ? c->resolver : "(system)", c->window,
+			  c->peak, c->cuts, (double)c->srtt_us / 1000,
+			  (double)c->min_rtt_us / 1000);
+		if (c->ch)
+			ares_destroy(c->ch);
+	}
 	if (e.epfd >= 0)
 		close(e.epfd);
 	tl_free(e.chans);
@@ -732,6 +908,7 @@ out:
 	tl_free(e.probes);
 	tl_free(e.answered);
 	tl_free(e.failed);
+	tl_free(e.next_ip);
 	tl_free(e.txtq);
 	return rc;
 }

@@ -591,6 +591,8 @@ int cmd_check(int argc, char **argv)
 	}
 	if ((optind >= argc && !file) || (csv && c.json))
 		return cli_usage(usage_text);
+	if (getenv("TRAPLINE_DEBUG"))
+		tl_log_set_level(TL_LOG_DEBUG);
 	for (i = (uint32_t)optind; i < (uint32_t)argc; i++) {
 		rc = add_target(&t, argv[i], strlen(argv[i]), &why);
 		if (rc < 0) {

@@ -153,6 +153,20 @@
  * ids are 16 bits per socket. */
 #define TL_CHECK_INFLIGHT_DEFAULT 512
 #define TL_CHECK_INFLIGHT_MAX 16384
+/* The window of queries in flight (count): where it starts, and the least
+ * it is cut to after timeouts. */
+#define TL_CHECK_WINDOW_START 32
+#define TL_CHECK_WINDOW_MIN 8
+/* A query is taken as lost, for the window, after 8 smoothed round trips
+ * but not before this (ms): a loaded machine stalls a loopback server for
+ * milliseconds without losing anything. And how often queries in flight
+ * are looked at for that (ms). */
+#define TL_CHECK_LATE_MIN_MS 50
+#define TL_CHECK_SCAN_MS 10
+/* Queueing tolerated before the window stops growing (µs, above twice
+ * the least round trip): a millisecond is ~50 queries at a loopback
+ * server's pace, well inside rbldnsd's 128 KiB socket buffer. */
+#define TL_CHECK_QUEUE_US 1000
 /* A list's default timeout for one try (ms) and retries after it (count);
  * c-ares doubles the timeout at each retry. */
 #define TL_CHECK_TIMEOUT_MS_DEFAULT 1000
