@@ -36,6 +36,7 @@
 
 #include "check.h"
 #include "tl_limits.h"
+#include "utf8.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
@@ -358,10 +359,12 @@ static void on_txt(struct slot *s, int status, const unsigned char *abuf,
 	if (status != ARES_SUCCESS ||
 	    ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS)
 		return;
-	/* Strings of one record are joined (RFC 7208 3.3 style); records
-	 * are joined with " / ". Control bytes become '?'. */
+	/* Untrusted bytes from the network, bounded by c-ares' parse and
+	 * by buf. Strings of one record are joined (as RFC 7208 3.3 does);
+	 * records with " / ". Control bytes and bytes that are not UTF-8
+	 * become '?', so the text is safe on a terminal and in JSON. */
 	for (t = txt; t; t = t->next) {
-		size_t i;
+		const unsigned char *p = t->txt, *end = p + t->length;
 
 		if (t->record_start && o) {
 			if (o + 3 >= sizeof(buf))
@@ -369,10 +372,21 @@ static void on_txt(struct slot *s, int status, const unsigned char *abuf,
 			memcpy(buf + o, " / ", 3);
 			o += 3;
 		}
-		for (i = 0; i < t->length && o + 1 < sizeof(buf); i++) {
-			unsigned char c = t->txt[i];
+		while (p < end) {
+			size_t k = tl_utf8_len(p, end);
 
-			buf[o++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+			if (k == 0 || *p < 0x20 || *p == 0x7f)
+				k = 0;
+			if (o + (k ? k : 1) >= sizeof(buf))
+				break;
+			if (k) {
+				memcpy(buf + o, p, k);
+				o += k;
+				p += k;
+			} else {
+				buf[o++] = '?';
+				p++;
+			}
 		}
 	}
 	ares_free_data(txt);
@@ -817,6 +831,7 @@ int check_run(struct check_run *r, const struct check_lists *lists,
 	      const struct check_opts *opts)
 {
 	struct engine e;
+	bool ares_up = false;
 	uint32_t i;
 	int rc;
 
@@ -856,6 +871,7 @@ int check_run(struct check_run *r, const struct check_lists *lists,
 		rc = TL_ENOMEM;
 		goto out;
 	}
+	ares_up = true;
 	e.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (e.epfd < 0) {
 		rc = -errno;
@@ -902,6 +918,8 @@ out:
 	}
 	if (e.epfd >= 0)
 		close(e.epfd);
+	if (ares_up)
+		ares_library_cleanup();
 	tl_free(e.chans);
 	tl_free(e.list_chan);
 	tl_free(e.slots);

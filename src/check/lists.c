@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "tl_limits.h"
+#include "utf8.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
 
@@ -112,17 +113,18 @@ static bool is_name_char(char c)
 	return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.';
 }
 
-/* Printable ASCII and UTF-8 bytes; no control characters, which would
- * reach the operator's terminal and CSV/JSON output. */
+/* Valid UTF-8 without control characters: values reach the operator's
+ * terminal and the CSV and JSON output. */
 static bool is_text(const char *s, size_t n)
 {
-	size_t i;
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (p < end) {
+		size_t k = tl_utf8_len(p, end);
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
+		if (k == 0 || (*p < 0x20 && *p != '\t') || *p == 0x7f)
 			return false;
+		p += k;
 	}
 	return true;
 }
@@ -385,7 +387,8 @@ static int set_key(struct parser *p, char *key, char *val)
 		return fail(p, TL_ESYNTAX, "'%s' before any [list] section",
 			    key);
 	if (!is_text(val, n))
-		return fail(p, TL_ESYNTAX, "control characters in the value");
+		return fail(p, TL_ESYNTAX, "control characters or bad UTF-8 "
+			    "in the value");
 	if (!strncasecmp(key, "code.", 5))
 		return add_code(p, key + 5, false, val);
 	if (!strncasecmp(key, "error.", 6))

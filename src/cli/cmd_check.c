@@ -620,6 +620,12 @@ int cmd_check(int argc, char **argv)
 		ex = EXIT_USAGE;
 		goto out;
 	}
+	if ((uint64_t)t.n * lists.n > TL_CHECK_LOOKUPS_MAX) {
+		log_error("check", "%u addresses x %u lists: more than %u "
+			  "lookups a run", t.n, lists.n, TL_CHECK_LOOKUPS_MAX);
+		ex = EXIT_USAGE;
+		goto out;
+	}
 	ex = cli_load(&c);
 	if (ex != EXIT_OK)
 		goto out;

@@ -146,6 +146,9 @@
  * 65,536; a file may hold more, up to this, so memory stays bounded
  * (a byte a lookup plus the listings). */
 #define TL_CHECK_IPS_MAX (1u << 20)
+/* Addresses x lists in lists.conf one run may hold (count): a byte of
+ * state each, 64 MiB. */
+#define TL_CHECK_LOOKUPS_MAX (1u << 26)
 /* The widest range expanded (prefix length): IPv4 /16, IPv6 /112. */
 #define TL_CHECK_V4_PREFIX_MIN 16
 #define TL_CHECK_V6_PREFIX_MIN 112

@@ -27,7 +27,8 @@ ZONES = {
     # good lists
     "one.test:ip4set": ":127.0.0.2:Listed by one, see $\n127.0.0.2\n"
                        "192.0.2.1\n192.0.2.8/30 :127.0.0.3:a range\n",
-    "two.test:ip4set": ":127.0.0.2\n127.0.0.2\n192.0.2.1 :127.0.0.4\n198.51.100.9\n",
+    "two.test:ip4set": ":127.0.0.2\n127.0.0.2\n192.0.2.1 :127.0.0.4\n198.51.100.9\n"
+                       "192.0.2.99 :127.0.0.2:caf\xe9 \x01 na\xefve \xc3\xa9t\xc3\xa9\n",
     # a dead list whose zone went wildcard: lists everything
     "wild.test:ip4set": ":127.0.0.2:Wildcard\n0.0.0.0/1\n128.0.0.0/1\n",
     # a list refusing every query (a public resolver, say)
@@ -108,7 +109,8 @@ class Lists:
         for n, (key, text) in enumerate(ZONES.items()):
             zone, kind = key.split(":")
             f = tmp_path / ("zone%d.%s" % (n, kind))
-            f.write_text(text)
+            f.write_bytes(text.encode("latin-1") if "\xe9 " in text
+                          else text.encode())
             body += "dataset = %s:%s:%s\n" % (zone, kind, f)
         cfg = tmp_path / "dns.conf"
         cfg.write_text(body)
@@ -178,6 +180,16 @@ def test_listed_decoded_and_unhealthy_lists_not_counted(lists):
     assert b["errors"] == [] and a["errors"] == []
     err = p.stderr.decode()
     assert "wild (wild.test) not counted" in err
+
+
+def test_txt_from_the_network_is_made_safe(lists):
+    # latin-1 bytes and a control byte in a TXT answer: '?' in their place,
+    # valid UTF-8 kept, and the JSON stays valid
+    conf = lists.tmp / "txt.conf"
+    conf.write_text("[two]\nzone = two.test\ntxt = yes\n")
+    p, out = lists.json("192.0.2.99", conf=conf)
+    assert p.returncode == 1, p.stderr
+    assert by_list(out[0])["two"]["txt"] == "caf? ? na?ve \u00e9t\u00e9"
 
 
 def test_not_listed_exits_0(lists):

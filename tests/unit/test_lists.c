@@ -30,6 +30,7 @@ static void test_parse_full(void **state)
 		"family = ipv4 ipv6\n"
 		"code.127.0.0.2 = SBL: spam source\n"
 		"code.127.0.0.4=XBL: exploited host\n"
+		"code.127.0.0.5 = caf\xc3\xa9: UTF-8 is fine\n"
 		"error.127.255.255.254 = query refused: public resolver\n"
 		"timeout = 1.5s\n"
 		"retries = 3\n"
@@ -57,7 +58,7 @@ static void test_parse_full(void **state)
 	assert_string_equal(z->name, "zen");
 	assert_string_equal(z->zone, "zen.spamhaus.org");
 	assert_int_equal(z->families, CHECK_FAM4 | CHECK_FAM6);
-	assert_int_equal(z->ncodes, 3);
+	assert_int_equal(z->ncodes, 4);
 	assert_string_equal(check_list_code(z, 0x7f000002)->meaning,
 			    "SBL: spam source");
 	assert_string_equal(check_list_code(z, 0x7f000004)->meaning,
@@ -130,6 +131,8 @@ static void test_parse_errors(void **state)
 		{"[a]\nzone = a.test\ncode.127.0.0.2 = bell\a\n", TL_ESYNTAX,
 		 ":3:", "control"},
 		{"[a]\nzone = a.test\nsets = a/b\n", TL_ESYNTAX, ":3:", "sets"},
+		{"[a]\nzone = a.test\ncode.127.0.0.2 = caf\xe9\n", TL_ESYNTAX,
+		 ":3:", "UTF-8"},
 	};
 	struct check_lists l;
 	char err[256];
