@@ -291,12 +291,14 @@ static json_t *ip_json(const struct check_run *r, const struct index *x,
 	for (i = x->lfirst[ip]; i != NONE; i = x->lnext[i]) {
 		const struct check_listing *li = &r->listings[i];
 		const struct check_list *cl = &r->lists->v[li->list];
-		json_t *e, *codes = json_array(), *means = json_array();
+		json_t *e, *codes, *means;
 		uint8_t k;
 
 		if (!counts(r, li->list))
 			continue;
 		e = json_object();
+		codes = json_array();
+		means = json_array();
 		for (k = 0; k < li->ncodes; k++) {
 			fmt_a(li->codes[k], buf);
 			json_array_append_new(codes, json_string(buf));
