@@ -691,7 +691,9 @@ static void scan_late(struct engine *e)
 			congestion(c, true);
 			if (s->kind == Q_A && !s->dup && s->twin < 0 &&
 			    check_get(e->r, s->ip, s->list) == CHECK_PENDING &&
-			    submit(e, Q_A, s->ip, s->list, 0) == 0) {
+			    submit(e, Q_A, s->ip, s->list, 0) == 0 &&
+			    e->last->busy) {
+				/* (not answered within ares_query itself) */
 				e->last->dup = true;
 				e->last->late = true; /* never hedged again */
 				e->last->twin = (int)i;
