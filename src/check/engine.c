@@ -72,7 +72,8 @@ struct slot {
 	uint32_t listing; /* Q_TXT: the listing it completes */
 	int next_free;
 	bool busy;        /* in flight */
-	bool late;        /* already taken as lost (see scan_late) */
+	bool late;        /* taken as lost (see scan_late): no longer counted
+			   * in its channel's inflight */
 	bool dup;         /* a second query for a lookup taken as lost */
 	int twin;         /* the other query of the same lookup, or -1 */
 	uint64_t sent_us; /* when it was sent (monotonic) */
@@ -98,6 +99,7 @@ struct engine {
 	struct slot *last; /* the slot submit used last */
 	int free_head;
 	unsigned inflight, max_inflight;
+	unsigned nlate;    /* of those in flight, taken as lost */
 	struct probe *probes;
 	uint32_t *answered, *failed; /* per list: lookups of real addresses */
 	uint32_t *next_ip; /* per list: the next address to ask it about */
@@ -232,12 +234,15 @@ static void slot_put(struct engine *e, struct slot *s)
 	s->next_free = e->free_head;
 	e->free_head = (int)(s - e->slots);
 	s->busy = false;
+	if (!s->late)
+		e->chans[e->list_chan[s->list]].inflight--;
+	else
+		e->nlate--;
 	if (s->twin >= 0) {
 		e->slots[s->twin].twin = -1;
 		s->twin = -1;
 	}
 	e->inflight--;
-	e->chans[e->list_chan[s->list]].inflight--;
 }
 
 static void set_status(struct check_run *r, uint32_t ip, uint32_t list,
@@ -687,20 +692,46 @@ static void scan_late(struct engine *e)
 			continue;
 		c = &e->chans[e->list_chan[s->list]];
 		if (t - s->sent_us > late_us(c)) {
+			/* A lost query no longer holds a place in the window
+			 * (c-ares keeps it until its timeout). */
 			s->late = true;
+			e->nlate++;
+			c->inflight--;
 			congestion(c, true);
 			if (s->kind == Q_A && !s->dup && s->twin < 0 &&
 			    check_get(e->r, s->ip, s->list) == CHECK_PENDING &&
 			    submit(e, Q_A, s->ip, s->list, 0) == 0 &&
 			    e->last->busy) {
 				/* (not answered within ares_query itself) */
-				e->last->dup = true;
-				e->last->late = true; /* never hedged again */
+				e->last->dup = true; /* never hedged again */
 				e->last->twin = (int)i;
 				s->twin = (int)(e->last - e->slots);
 			}
 		}
 	}
+}
+
+/* Whether what is still in flight no longer matters: every lookup is
+ * submitted and every query left is a lost one whose lookup the other
+ * query already answered (c-ares would hold it to its timeout). */
+static bool only_moot(const struct engine *e)
+{
+	const struct check_run *r = e->r;
+	uint32_t i;
+
+	if (e->ntxtq || e->inflight > e->nlate)
+		return false;
+	for (i = 0; i < r->nlists; i++)
+		if (r->sel[i] && r->health[i].healthy && e->next_ip[i] < r->nips)
+			return false;
+	for (i = 0; i < e->max_inflight; i++) {
+		const struct slot *s = &e->slots[i];
+
+		if (s->busy && (s->kind != Q_A ||
+				check_get(r, s->ip, s->list) == CHECK_PENDING))
+			return false;
+	}
+	return true;
 }
 
 static int loop(struct engine *e, bool probes)
@@ -716,7 +747,7 @@ static int loop(struct engine *e, bool probes)
 			pump(e);
 		if (e->err)
 			return e->err;
-		if (e->inflight == 0)
+		if (e->inflight == 0 || (!probes && only_moot(e)))
 			return 0;
 		ms = TL_CHECK_SCAN_MS;
 		for (i = 0; i < e->nchans; i++) {

@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
 
@@ -316,6 +317,78 @@ def test_a_list_trusted_untested_that_never_answers(lists, tmp_path):
         assert o["errors"] == []
     p, out = lists.json("10.0.0.1", "--lists", "silent", conf=conf)
     assert p.returncode == 69
+
+
+class LossyDns:
+    """A tiny DNS server for zone lossy.test that drops the first query for
+    every address (not the test points), then answers: listed (127.0.0.2)
+    when the first octet is odd."""
+
+    def __init__(self):
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.seen = set()
+        self.dropped = 0
+        self.stop = False
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                q, peer = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            i, labels = 12, []
+            while q[i]:
+                labels.append(q[i + 1:i + 1 + q[i]].decode())
+                i += 1 + q[i]
+            question = q[12:i + 5]
+            name = ".".join(labels).lower()
+            ip = labels[:4][::-1]
+            if not name.startswith(("2.0.0.127.", "1.0.0.127.")):
+                if name not in self.seen:
+                    self.seen.add(name)
+                    self.dropped += 1
+                    continue
+            listed = name.startswith("2.0.0.127.") or (
+                not name.startswith("1.0.0.127.") and int(ip[0]) % 2 == 1)
+            flags = 0x8580 if listed else 0x8583
+            head = q[:2] + struct.pack(">HHHHH", flags, 1, 1 if listed else 0, 0, 0)
+            ans = b""
+            if listed:
+                ans = struct.pack(">HHHIH", 0xC00C, 1, 1, 60, 4) + bytes([127, 0, 0, 2])
+            self.sock.sendto(head + question + ans, peer)
+
+    def close(self):
+        self.stop = True
+        self.t.join()
+        self.sock.close()
+
+
+def test_lost_queries_are_asked_again_before_the_timeout(lists, tmp_path):
+    # Every first query for an address is lost. With a 5 s timeout and no
+    # retries, c-ares alone would give up on all of them; the hedged second
+    # query (after 8 round trips, at least 50 ms) gets every answer.
+    srv = LossyDns()
+    try:
+        conf = tmp_path / "lossy.conf"
+        conf.write_text("[lossy]\nzone = lossy.test\ntimeout = 5s\nretries = 0\n"
+                        "resolver = 127.0.0.1:%d\n" % srv.port)
+        ips = ["%d.0.2.%d" % (a, b) for a in (11, 12) for b in range(1, 51)]
+        t0 = time.time()
+        p, out = lists.json(*ips, conf=conf)
+        took = time.time() - t0
+        assert p.returncode == 1, p.stderr
+        assert srv.dropped == 100
+        assert all(o["errors"] == [] and o["asked"] == 1 for o in out)
+        assert [o["ip"] for o in out if o["listed"]] == ips[:50]
+        assert took < 4, took
+    finally:
+        srv.close()
 
 
 def test_rbldnsd_list_with_its_own_resolver(lists, tmp_path):
