@@ -62,8 +62,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(check_list_code(c, c->codes[k].a) ==
 			      &c->codes[k]);
 		}
+		{
+			/* meanings fit any buffer and end in a NUL */
+			uint32_t a = 0x7f000000u | (uint32_t)size << 8 | i;
+			size_t sz = 1 + (size_t)(a % 64);
+			const char *m = check_list_meaning(c, a, name, sz);
+
+			CHECK(m && (m != name || strlen(m) < sz));
+		}
 		CHECK(check_qname(&ip, c->zone, name, sizeof(name)) > 0);
 		ip.family = 6;
+		{
+			/* meanings fit any buffer and end in a NUL */
+			uint32_t a = 0x7f000000u | (uint32_t)size << 8 | i;
+			size_t sz = 1 + (size_t)(a % 64);
+			const char *m = check_list_meaning(c, a, name, sz);
+
+			CHECK(m && (m != name || strlen(m) < sz));
+		}
 		CHECK(check_qname(&ip, c->zone, name, sizeof(name)) > 0);
 		ip.family = 4;
 		/* each list selects itself */

@@ -21,6 +21,12 @@ struct check_code {
 	char *meaning; /* owned; printable text */
 };
 
+/* How a list's answers are read. */
+enum check_decode {
+	CHECK_DECODE_CODES, /* the code.* table */
+	CHECK_DECODE_HIST,  /* trapline's hist zone: 127.Y.D.K (DESIGN.md) */
+};
+
 /* One [section] of lists.conf. */
 struct check_list {
 	char *name;              /* the section name; owned */
@@ -33,6 +39,7 @@ struct check_list {
 	bool txt;                /* ask TXT for listed addresses */
 	bool test;               /* check the RFC 5782 test points first */
 	bool dflt;               /* asked when --lists is not given */
+	enum check_decode decode;
 	char *resolver;          /* "ADDR:PORT" (c-ares csv form), or NULL */
 	char *sets;              /* space-separated set names, or NULL */
 	unsigned line;           /* line of the [section] header */
@@ -66,6 +73,11 @@ extern const char *const check_lists_paths[];
 /* The documented code for answer @a, or NULL. */
 const struct check_code *check_list_code(const struct check_list *l,
 					 uint32_t a);
+/* What answer @a of list @l means, in words: its code.* text, or for
+ * decode = hist the years, days and kinds it encodes, or "listed (code
+ * not in lists.conf)". Returns @buf (@size bytes) or a string of @l. */
+const char *check_list_meaning(const struct check_list *l, uint32_t a,
+			       char *buf, size_t size);
 /* Whether answer @a means the query failed rather than "listed": an
  * error.* code, anything in 127.255.255.0/24 (Spamhaus' convention for
  * refusals, now common), or an answer outside 127.0.0.0/8 (RFC 5782 2.1:

@@ -47,6 +47,7 @@ enum {
 	K_DEFAULT = 1u << 6,
 	K_RESOLVER = 1u << 7,
 	K_SETS = 1u << 8,
+	K_DECODE = 1u << 9,
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct parser *p,
@@ -477,6 +478,18 @@ static int set_key(struct parser *p, char *key, char *val)
 		l->sets = dup_n(val, n);
 		return l->sets ? 0 : fail(p, TL_ENOMEM, "out of memory");
 	}
+	if (!strcasecmp(key, "decode")) {
+		if ((rc = once(p, key, K_DECODE)) < 0)
+			return rc;
+		if (!strcasecmp(val, "codes"))
+			l->decode = CHECK_DECODE_CODES;
+		else if (!strcasecmp(val, "hist"))
+			l->decode = CHECK_DECODE_HIST;
+		else
+			return fail(p, TL_ESYNTAX, "decode '%s': codes or hist",
+				    val);
+		return 0;
+	}
 	return fail(p, TL_ESYNTAX, "unknown key '%s'", key);
 }
 
@@ -611,6 +624,37 @@ const struct check_code *check_list_code(const struct check_list *l,
 		if (l->codes[i].a == a)
 			return &l->codes[i];
 	return NULL;
+}
+
+const char *check_list_meaning(const struct check_list *l, uint32_t a,
+			       char *buf, size_t size)
+{
+	static const char *const kinds[] = {"spam", "dictionary", "auth",
+					    "malware", "persistent"};
+	const struct check_code *c = check_list_code(l, a);
+	unsigned y = a >> 16 & 255, d = a >> 8 & 255, k = a & 255, i;
+	size_t o;
+	int w;
+
+	if (c)
+		return c->meaning;
+	if (l->decode != CHECK_DECODE_HIST || (a >> 24) != 127)
+		return "listed (code not in lists.conf)";
+	/* DESIGN.md: Y whole years between first and last seen, D days
+	 * since last seen (both at most 255), K a bitmask of kinds. */
+	w = snprintf(buf, size, "seen over %s%u year%s, last %s%u day%s ago:",
+		     y == 255 ? ">= " : "", y, y == 1 ? "" : "s",
+		     d == 255 ? ">= " : "", d, d == 1 ? "" : "s");
+	o = w < 0 ? 0 : (size_t)w < size ? (size_t)w : size - 1;
+	for (i = 0; i < 5; i++) {
+		if (!(k & 1u << i))
+			continue;
+		w = snprintf(buf + o, size - o, " %s", kinds[i]);
+		o = w < 0 ? o : o + (size_t)w < size ? o + (size_t)w : size - 1;
+	}
+	if (!(k & 31) && o + 1 < size)
+		snprintf(buf + o, size - o, " no kind");
+	return buf;
 }
 
 bool check_is_error(const struct check_list *l, uint32_t a)

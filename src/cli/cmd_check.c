@@ -270,9 +270,9 @@ static void fmt_a(uint32_t a, char *buf)
 
 static const char *meaning(const struct check_list *l, uint32_t a)
 {
-	const struct check_code *c = check_list_code(l, a);
+	static char buf[128]; /* single-threaded; used before the next call */
 
-	return c ? c->meaning : "listed (code not in lists.conf)";
+	return check_list_meaning(l, a, buf, sizeof(buf));
 }
 
 static json_t *ip_json(const struct check_run *r, const struct index *x,

@@ -193,6 +193,20 @@ def test_txt_from_the_network_is_made_safe(lists):
     assert by_list(out[0])["two"]["txt"] == "caf? ? na?ve \u00e9t\u00e9"
 
 
+def test_trapline_hist_zone_in_words(lists, tmp_path):
+    # trapline's own history zone: 127.Y.D.K put in words
+    conf = tmp_path / "hist.conf"
+    conf.write_text("[hist]\nzone = hist.bl.test\nfamily = ipv4 ipv6\ntest = no\n"
+                    "decode = hist\n")
+    p, out = lists.json("81.2.69.160", "2a02:c7f::1", "10.0.0.1", conf=conf)
+    assert p.returncode == 1, p.stderr
+    assert by_list(out[0])["hist"]["codes"] == ["127.0.1.1"]
+    assert by_list(out[0])["hist"]["meanings"] == ["seen over 0 years, last 1 day ago: spam"]
+    assert by_list(out[1])["hist"]["meanings"] == [
+        "seen over 0 years, last 1 day ago: dictionary"]
+    assert out[2]["listed"] == []
+
+
 def test_not_listed_exits_0(lists):
     p, out = lists.json("10.0.0.1")
     assert p.returncode == 0, p.stderr

@@ -270,6 +270,42 @@ static void test_errors_and_select(void **state)
 	check_lists_free(&l);
 }
 
+static void test_meaning(void **state)
+{
+	static const char text[] = "[h]\nzone = hist.test\ndecode = hist\n"
+				   "code.127.0.0.9 = nine\n"
+				   "[c]\nzone = c.test\ndecode = codes\n";
+	struct check_lists l;
+	char err[128], buf[128];
+
+	(void)state;
+	assert_int_equal(parse(text, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.v[0].decode, CHECK_DECODE_HIST);
+	assert_string_equal(check_list_meaning(&l.v[0], 0x7f0c0105, buf,
+					       sizeof(buf)),
+			    "seen over 12 years, last 1 day ago: spam auth");
+	assert_string_equal(check_list_meaning(&l.v[0], 0x7f01ff13, buf,
+					       sizeof(buf)),
+			    "seen over 1 year, last >= 255 days ago: spam "
+			    "dictionary persistent");
+	assert_string_equal(check_list_meaning(&l.v[0], 0x7f000000, buf,
+					       sizeof(buf)),
+			    "seen over 0 years, last 0 days ago: no kind");
+	/* a code in the table wins; a tiny buffer is cut, not overrun */
+	assert_string_equal(check_list_meaning(&l.v[0], 0x7f000009, buf,
+					       sizeof(buf)),
+			    "nine");
+	assert_string_equal(check_list_meaning(&l.v[0], 0x7f0c011f, buf, 12),
+			    "seen over 1");
+	assert_string_equal(check_list_meaning(&l.v[1], 0x7f0c0105, buf,
+					       sizeof(buf)),
+			    "listed (code not in lists.conf)");
+	check_lists_free(&l);
+	assert_int_equal(parse("[a]\nzone = a\ndecode = bits\n", &l, err,
+			       sizeof(err)),
+			 TL_ESYNTAX);
+}
+
 static void test_resolver(void **state)
 {
 	char out[80];
@@ -327,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_alloc_failure),
 		cmocka_unit_test(test_errors_and_select),
+		cmocka_unit_test(test_meaning),
 		cmocka_unit_test(test_resolver),
 		cmocka_unit_test(test_qname),
 	};
