@@ -275,6 +275,19 @@ static const char *meaning(const struct check_list *l, uint32_t a)
 	return check_list_meaning(l, a, buf, sizeof(buf));
 }
 
+/* The sub-list of a meaning written "SUB-LIST: why" (lists.conf's
+ * convention: "SBL: spam source", "PBL: ..."), or null. */
+static json_t *sublist_json(const struct check_list *l, uint32_t a)
+{
+	const struct check_code *c = check_list_code(l, a);
+	const char *colon;
+
+	if (!c || !(colon = strstr(c->meaning, ": ")) ||
+	    colon == c->meaning || colon - c->meaning > 32)
+		return json_null();
+	return json_stringn(c->meaning, (size_t)(colon - c->meaning));
+}
+
 static json_t *ip_json(const struct check_run *r, const struct index *x,
 		       uint32_t ip)
 {
@@ -291,7 +304,7 @@ static json_t *ip_json(const struct check_run *r, const struct index *x,
 	for (i = x->lfirst[ip]; i != NONE; i = x->lnext[i]) {
 		const struct check_listing *li = &r->listings[i];
 		const struct check_list *cl = &r->lists->v[li->list];
-		json_t *e, *codes, *means;
+		json_t *e, *codes, *means, *subs;
 		uint8_t k;
 
 		if (!counts(r, li->list))
@@ -299,16 +312,20 @@ static json_t *ip_json(const struct check_run *r, const struct index *x,
 		e = json_object();
 		codes = json_array();
 		means = json_array();
+		subs = json_array();
 		for (k = 0; k < li->ncodes; k++) {
 			fmt_a(li->codes[k], buf);
 			json_array_append_new(codes, json_string(buf));
 			json_array_append_new(means, json_string(
 				meaning(cl, li->codes[k])));
+			json_array_append_new(subs,
+					      sublist_json(cl, li->codes[k]));
 		}
 		json_object_set_new(e, "list", json_string(cl->name));
 		json_object_set_new(e, "zone", json_string(cl->zone));
 		json_object_set_new(e, "codes", codes);
 		json_object_set_new(e, "meanings", means);
+		json_object_set_new(e, "sublists", subs);
 		json_object_set_new(e, "txt", li->txt ? json_string(li->txt)
 						     : json_null());
 		json_array_append_new(listed, e);

@@ -163,6 +163,7 @@ def test_listed_decoded_and_unhealthy_lists_not_counted(lists):
     assert listed["one"]["zone"] == "one.test"
     assert listed["one"]["codes"] == ["127.0.0.2"]
     assert listed["one"]["meanings"] == ["ONE: listed"]
+    assert listed["one"]["sublists"] == ["ONE"]
     assert listed["one"]["txt"] == "Listed by one, see 192.0.2.1"
     assert listed["two"]["codes"] == ["127.0.0.4"]
     assert listed["two"]["meanings"] == ["TWO: exploited"]
@@ -202,6 +203,7 @@ def test_trapline_hist_zone_in_words(lists, tmp_path):
     assert p.returncode == 1, p.stderr
     assert by_list(out[0])["hist"]["codes"] == ["127.0.1.1"]
     assert by_list(out[0])["hist"]["meanings"] == ["seen over 0 years, last 1 day ago: spam"]
+    assert by_list(out[0])["hist"]["sublists"] == [None]
     assert by_list(out[1])["hist"]["meanings"] == [
         "seen over 0 years, last 1 day ago: dictionary"]
     assert out[2]["listed"] == []
