@@ -477,3 +477,23 @@ def test_record_and_show(lists):
     assert tl.show("10.0.0.9")["checked"] is None
     text = tl.run("show", "81.2.69.160", check=0).stdout.decode()
     assert "last check   2026-11-27: listed on 1 of 4 block lists" in text
+
+
+def test_record_with_the_store_busy_exits_75(lists):
+    # A writer (an ingest reading a pipe) holds the store: --record says
+    # so before asking anything.
+    tl = lists.tl
+    w = subprocess.Popen([BIN, "ingest", "--data", tl.data, "-"], stdin=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=tl.env)
+    try:
+        time.sleep(0.5)
+        p = subprocess.run([BIN, "check", "--data", tl.data, "--record", "--lists-conf",
+                            str(lists.conf), "--resolver", "127.0.0.1:%d" % lists.port,
+                            "192.0.2.1"], capture_output=True, env=tl.env, timeout=60)
+        assert p.returncode == 75, p.stderr
+        assert b"another writer" in p.stderr
+        assert p.stdout == b""
+    finally:
+        w.stdin.close()
+        w.wait(timeout=30)
+    assert tl.show("192.0.2.1")["checked"] is None
