@@ -88,6 +88,29 @@ int tl_history_decode(struct tl_history *h, const uint8_t *buf, size_t len,
 int tl_history_decode_summary(struct tl_history *h, const uint8_t *buf,
 			      size_t len);
 
+/*
+ * The last `trapline check --record` of an IP: on @day it was listed on
+ * @listed of the @of lists asked. Kept beside the history (store database
+ * "checks"), not in its record: a check is not activity.
+ */
+struct tl_check_record {
+	tl_day day;      /* the day of the check */
+	uint32_t listed; /* lists that listed it */
+	uint32_t of;     /* healthy lists asked, >= listed */
+};
+
+#define TL_CHECK_RECORD_MAX 16 /* bytes tl_check_record_encode may write */
+
+/* Version 1: the version byte, then varints day, listed, of. Returns the
+ * length written (at most TL_CHECK_RECORD_MAX) or TL_ETOOLONG. */
+int tl_check_record_encode(const struct tl_check_record *c, uint8_t *buf,
+			   size_t size);
+/* Reads @len untrusted bytes: the version, each varint, the day's range,
+ * listed <= of <= 65535, no trailing bytes. Returns 0, TL_EVERSION or
+ * TL_ECORRUPT. */
+int tl_check_record_decode(struct tl_check_record *c, const uint8_t *buf,
+			   size_t len);
+
 /* Derived figures. */
 struct tl_hiatus {
 	tl_day from, to; /* first and last quiet day */

@@ -69,6 +69,18 @@ int tl_store_wait(struct tl_store *s);
 int tl_store_get(struct tl_store *s, const struct tl_ip *ip,
 		 struct tl_history *h);
 
+/*
+ * `trapline check --record`: the last check of each address (database
+ * "checks", keyed by the address bytes). Writer: store @n results in one
+ * transaction, each replacing the one before. Reader or writer: one
+ * address's, TL_ENOENT when never recorded (or a store from before the
+ * database existed).
+ */
+int tl_store_put_checks(struct tl_store *s, const struct tl_ip *ips,
+			const struct tl_check_record *recs, size_t n);
+int tl_store_get_check(struct tl_store *s, const struct tl_ip *ip,
+		       struct tl_check_record *out);
+
 /* A tag id's name, or NULL. Valid until the store is closed. On a writer
  * handle, call it only while no commit is being applied (after
  * tl_store_commit or tl_store_wait): the applier thread may add tags. */

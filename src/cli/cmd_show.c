@@ -13,6 +13,16 @@
 static const char usage_text[] =
 	"trapline show [--json] [--geo FILE.mmdb] [--data DIR] IP...";
 
+/* The last `trapline check --record`: {"day", "listed", "of"}. */
+static json_t *checked_json(const struct tl_check_record *c)
+{
+	char day[TL_DAY_STRLEN];
+
+	tl_day_format(c->day, day);
+	return json_pack("{s:s, s:I, s:I}", "day", day, "listed",
+			 (json_int_t)c->listed, "of", (json_int_t)c->of);
+}
+
 int cmd_show(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -28,6 +38,8 @@ int cmd_show(int argc, char **argv)
 	struct report_ctx ctx;
 	struct tl_history h;
 	const char *geo_path = NULL;
+	struct tl_check_record chk;
+	char day[TL_DAY_STRLEN];
 	struct tl_ip ip;
 	int opt, rc, ex, i;
 
@@ -82,8 +94,19 @@ int cmd_show(int argc, char **argv)
 			ex = cli_store_error(c.data, rc);
 			goto out;
 		}
+		rc = tl_store_get_check(s, &ip, &chk);
+		if (rc < 0 && rc != TL_ENOENT) {
+			tl_history_free(&h);
+			ex = cli_store_error(c.data, rc);
+			goto out;
+		}
 		if (c.json) {
 			json_t *o = report_json(&ctx, &ip, &h);
+
+			if (o)
+				json_object_set_new(o, "checked",
+						    rc == 0 ? checked_json(&chk)
+							    : json_null());
 
 			if (!o || json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6)) < 0) {
 				json_decref(o);
@@ -95,6 +118,11 @@ int cmd_show(int argc, char **argv)
 			json_decref(o);
 		} else {
 			report_text(stdout, &ctx, &ip, &h);
+			if (rc == 0) {
+				tl_day_format(chk.day, day);
+				printf("  last check   %s: listed on %u of %u "
+				       "block lists\n", day, chk.listed, chk.of);
+			}
 		}
 		tl_history_free(&h);
 	}

@@ -20,6 +20,7 @@ static const struct {
 	{"dns", cmd_dns, "the DNS block list (bl and hist zones)"},
 	{"export", cmd_export, "the listed set for rbldnsd, BIND, ipset, nft"},
 	{"list", cmd_list, "operator listings and the allowlist"},
+	{"check", cmd_check, "which DNS block lists list these addresses"},
 	{"serve", cmd_serve, "everything on one machine: trap, DNS, log and mailbox sensors"},
 };
 

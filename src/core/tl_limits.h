@@ -155,4 +155,55 @@
  * with trapline dns or rbldnsd). 65536 = an IPv4 /16. */
 #define TL_EXPORT_BIND_RANGE_MAX 65536
 
+/* trapline check: lists.conf size (bytes) and line length (bytes): a
+ * hand-edited file of a few dozen lists is a few KiB; lists in one file
+ * and return codes per list (count), and the longest meaning (bytes). */
+#define TL_LISTS_FILE_MAX (1u << 20)
+#define TL_LISTS_LINE_MAX 4096
+#define TL_LISTS_MAX 256
+#define TL_LISTS_CODES_MAX 256
+#define TL_LISTS_MEANING_MAX 255
+
+/* trapline check: addresses one run may ask about (count): a /16 is
+ * 65,536; a file may hold more, up to this, so memory stays bounded
+ * (a byte a lookup plus the listings). */
+#define TL_CHECK_IPS_MAX (1u << 20)
+/* Addresses x lists in lists.conf one run may hold (count): a byte of
+ * state each, 64 MiB. */
+#define TL_CHECK_LOOKUPS_MAX (1u << 26)
+/* The widest range expanded (prefix length): IPv4 /16, IPv6 /112. */
+#define TL_CHECK_V4_PREFIX_MIN 16
+#define TL_CHECK_V6_PREFIX_MIN 112
+/* Queries in flight by default (count), and the most allowed: c-ares
+ * ids are 16 bits per socket. */
+#define TL_CHECK_INFLIGHT_DEFAULT 512
+#define TL_CHECK_INFLIGHT_MAX 16384
+/* The window of queries in flight (count): where it starts, and the least
+ * it is cut to after timeouts. */
+#define TL_CHECK_WINDOW_START 32
+#define TL_CHECK_WINDOW_MIN 8
+/* A query is taken as lost, for the window, after 8 smoothed round trips
+ * but not before this (ms): a loaded machine stalls a loopback server for
+ * milliseconds without losing anything. And how often queries in flight
+ * are looked at for that (ms). */
+#define TL_CHECK_LATE_MIN_MS 50
+#define TL_CHECK_SCAN_MS 10
+/* Queueing tolerated before the window stops growing (µs, above twice
+ * the least round trip): a millisecond is ~50 queries at a loopback
+ * server's pace, well inside rbldnsd's 128 KiB socket buffer. */
+#define TL_CHECK_QUEUE_US 1000
+/* A list's default timeout for one try (ms) and retries after it (count);
+ * c-ares doubles the timeout at each retry. */
+#define TL_CHECK_TIMEOUT_MS_DEFAULT 1000
+#define TL_CHECK_RETRIES_DEFAULT 1
+#define TL_CHECK_TIMEOUT_MS_MAX 60000
+#define TL_CHECK_RETRIES_MAX 10
+/* trapline check: receive buffer asked for c-ares' sockets (bytes): a
+ * loopback datagram costs ~1 KiB of buffer, and answers to
+ * TL_CHECK_INFLIGHT_DEFAULT queries can arrive at once. */
+#define TL_CHECK_RCVBUF (4u << 20)
+/* A/TXT answers kept per lookup (count), TXT kept (bytes). */
+#define TL_CHECK_CODES_MAX 8
+#define TL_CHECK_TXT_MAX 512
+
 #endif

@@ -434,3 +434,42 @@ unsigned tl_history_hiatuses(const struct tl_history *h, unsigned hiatus_days,
 	}
 	return n;
 }
+
+#define CHECK_RECORD_VERSION 1
+
+int tl_check_record_encode(const struct tl_check_record *c, uint8_t *buf,
+			   size_t size)
+{
+	uint8_t *p = buf;
+
+	if (size < TL_CHECK_RECORD_MAX || c->day < 0)
+		return TL_ETOOLONG;
+	*p++ = CHECK_RECORD_VERSION;
+	p += varint_put(p, (uint64_t)c->day);
+	p += varint_put(p, c->listed);
+	p += varint_put(p, c->of);
+	return (int)(p - buf);
+}
+
+int tl_check_record_decode(struct tl_check_record *c, const uint8_t *buf,
+			   size_t len)
+{
+	struct rd r = {buf, buf + len, false};
+	uint64_t day, listed, of;
+
+	memset(c, 0, sizeof(*c));
+	if (len < 1)
+		return TL_ECORRUPT;
+	if (rd_u8(&r) != CHECK_RECORD_VERSION)
+		return TL_EVERSION;
+	day = rd_varint(&r);
+	listed = rd_varint(&r);
+	of = rd_varint(&r);
+	if (r.err || r.p != r.end || day > TL_DAY_MAX || of > 65535 ||
+	    listed > of)
+		return TL_ECORRUPT;
+	c->day = (tl_day)day;
+	c->listed = (uint32_t)listed;
+	c->of = (uint32_t)of;
+	return 0;
+}

@@ -6,7 +6,9 @@
  *   journal/      segment files (journal.c)
  *   history/      the LMDB environment: databases "v4" and "v6" (one record
  *                 per IP, keyed by its 4 or 16 address bytes, so prefixes
- *                 are key ranges), "tags" (tag name -> 16-bit id), "meta"
+ *                 are key ranges), "tags" (tag name -> 16-bit id), "meta",
+ *                 "checks" (the last `check --record` of an address; a
+ *                 store from before it has none until a writer opens it)
  *
  * Exactly once: the journal position applied so far ("applied" in meta)
  * is written in the same LMDB transaction as the changes it covers.
@@ -43,6 +45,8 @@ struct tl_store {
 	int lockfd;              /* writer's lock, or -1 */
 	MDB_env *env;
 	MDB_dbi db4, db6, meta, tags;
+	MDB_dbi checks;          /* valid when has_checks */
+	bool has_checks;
 	struct journal j;        /* writer only */
 	struct tl_store_opts opts; /* as opened */
 	struct jpos applied;     /* journal applied to the history */
@@ -666,6 +670,12 @@ static int open_env(struct tl_store *s, const struct tl_store_opts *opts)
 		rc = rc == MDB_NOTFOUND ? TL_ENOSTORE : lmdb_err(rc, "open");
 		goto out;
 	}
+	rc = mdb_dbi_open(txn, "checks", dbflags, &s->checks);
+	if (rc && rc != MDB_NOTFOUND) {
+		rc = lmdb_err(rc, "open checks");
+		goto out;
+	}
+	s->has_checks = rc == 0;
 	{
 		MDB_val k = {6, "format"}, d;
 
@@ -1080,6 +1090,62 @@ int tl_store_get(struct tl_store *s, const struct tl_ip *ip,
 		rc = lmdb_err(rc, "get");
 	if (rc == 0)
 		rc = know_tags(s, txn, h);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int tl_store_put_checks(struct tl_store *s, const struct tl_ip *ips,
+			const struct tl_check_record *recs, size_t n)
+{
+	uint8_t buf[TL_CHECK_RECORD_MAX];
+	MDB_txn *txn;
+	size_t i;
+	int rc, len;
+
+	if (s->mode != TL_STORE_WRITE || !s->has_checks)
+		return TL_EINVAL;
+	rc = lmdb_err(mdb_txn_begin(s->env, NULL, 0, &txn), "begin");
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		MDB_val k = {tl_ip_size(&ips[i]), (void *)ips[i].a}, d;
+
+		len = tl_check_record_encode(&recs[i], buf, sizeof(buf));
+		if (len < 0) {
+			mdb_txn_abort(txn);
+			return len;
+		}
+		d.mv_size = (size_t)len;
+		d.mv_data = buf;
+		rc = lmdb_err(mdb_put(txn, s->checks, &k, &d, 0), "put check");
+		if (rc < 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+	}
+	return lmdb_err(mdb_txn_commit(txn), "commit");
+}
+
+int tl_store_get_check(struct tl_store *s, const struct tl_ip *ip,
+		       struct tl_check_record *out)
+{
+	MDB_txn *txn;
+	MDB_val k = {tl_ip_size(ip), (void *)ip->a}, d;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!s->has_checks)
+		return TL_ENOENT;
+	rc = lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), "begin");
+	if (rc < 0)
+		return rc;
+	rc = mdb_get(txn, s->checks, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		rc = TL_ENOENT;
+	else if (rc == 0)
+		rc = tl_check_record_decode(out, d.mv_data, d.mv_size);
+	else
+		rc = lmdb_err(rc, "get check");
 	mdb_txn_abort(txn);
 	return rc;
 }

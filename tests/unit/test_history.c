@@ -619,6 +619,46 @@ static void test_stats(void **state)
 	assert_int_equal(tl_history_hiatuses(&h, 30, hi, 8), 0);
 }
 
+/* The `check --record` record beside the history: round trip, and
+ * every malformed form refused. */
+static void test_check_record_codec(void **state)
+{
+	struct tl_check_record c = {20784, 3, 14}, d;
+	uint8_t buf[TL_CHECK_RECORD_MAX], bad[TL_CHECK_RECORD_MAX];
+	int n, i;
+
+	(void)state;
+	n = tl_check_record_encode(&c, buf, sizeof(buf));
+	assert_true(n > 3 && n <= TL_CHECK_RECORD_MAX);
+	assert_int_equal(tl_check_record_decode(&d, buf, (size_t)n), 0);
+	assert_int_equal(d.day, 20784);
+	assert_int_equal(d.listed, 3);
+	assert_int_equal(d.of, 14);
+	assert_int_equal(tl_check_record_encode(&c, buf, 4), TL_ETOOLONG);
+	/* every truncation */
+	for (i = 0; i < n; i++)
+		assert_int_not_equal(tl_check_record_decode(&d, buf, (size_t)i),
+				     0);
+	/* trailing byte */
+	memcpy(bad, buf, (size_t)n);
+	bad[n] = 0;
+	assert_int_equal(tl_check_record_decode(&d, bad, (size_t)n + 1),
+			 TL_ECORRUPT);
+	/* unknown version */
+	bad[0] = 2;
+	assert_int_equal(tl_check_record_decode(&d, bad, (size_t)n),
+			 TL_EVERSION);
+	/* listed > of */
+	c.listed = 15;
+	n = tl_check_record_encode(&c, buf, sizeof(buf));
+	assert_int_equal(tl_check_record_decode(&d, buf, (size_t)n),
+			 TL_ECORRUPT);
+	/* zero of zero is a record (an address no list answered for) */
+	c.listed = c.of = 0;
+	n = tl_check_record_encode(&c, buf, sizeof(buf));
+	assert_int_equal(tl_check_record_decode(&d, buf, (size_t)n), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -632,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_decode_run_past_last),
 		cmocka_unit_test(test_compact),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_check_record_codec),
 	};
 
 	return cmocka_run_group_tests_name("history", tests, NULL, NULL);

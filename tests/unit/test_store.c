@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -673,6 +674,65 @@ static void test_commit_failure(void **state)
 	tl_store_close(s);
 }
 
+/* check --record: put, get, replace; and a store from before the
+ * "checks" database still opens and reads (no record, TL_ENOENT). */
+static void test_checks(void **state)
+{
+	struct tmp *t = *state;
+	struct tl_store *s = open_writer(t->store), *r;
+	struct tl_ip ips[2] = {ip_of("192.0.2.1"), ip_of("2001:db8::1")};
+	struct tl_check_record recs[2] = {{20784, 2, 14}, {20784, 0, 3}}, c;
+	char hdir[300];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	append(s, "192.0.2.1", T0, TL_KIND_SPAM, 1);
+	assert_int_equal(tl_store_commit(s), 0);
+	assert_int_equal(tl_store_put_checks(s, ips, recs, 2), 0);
+	assert_int_equal(tl_store_get_check(s, &ips[0], &c), 0);
+	assert_int_equal(c.day, 20784);
+	assert_int_equal(c.listed, 2);
+	assert_int_equal(c.of, 14);
+	recs[0].listed = 1;
+	recs[0].day++;
+	assert_int_equal(tl_store_put_checks(s, ips, recs, 1), 0);
+	tl_store_close(s);
+
+	assert_int_equal(tl_store_open(t->store, TL_STORE_READ, NULL, &r), 0);
+	assert_int_equal(tl_store_get_check(r, &ips[0], &c), 0);
+	assert_int_equal(c.day, 20785);
+	assert_int_equal(c.listed, 1);
+	assert_int_equal(tl_store_get_check(r, &ips[1], &c), 0);
+	assert_int_equal(c.of, 3);
+	c.of = 99;
+	ips[1].a[15] = 2;
+	assert_int_equal(tl_store_get_check(r, &ips[1], &c), TL_ENOENT);
+	/* readers do not write */
+	assert_int_equal(tl_store_put_checks(r, ips, recs, 1), TL_EINVAL);
+	tl_store_close(r);
+
+	/* An old store: no "checks" database at all. */
+	snprintf(hdir, sizeof(hdir), "%s/history", t->store);
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 8);
+	mdb_env_set_mapsize(env, 1ull << 30);
+	assert_int_equal(mdb_env_open(env, hdir, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "checks", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_int_equal(tl_store_open(t->store, TL_STORE_READ, NULL, &r), 0);
+	assert_int_equal(tl_store_get_check(r, &ips[0], &c), TL_ENOENT);
+	assert_int_equal(total(r, "192.0.2.1"), 1);
+	tl_store_close(r);
+	/* and a writer adds it */
+	s = open_writer(t->store);
+	assert_int_equal(tl_store_put_checks(s, ips, recs, 1), 0);
+	tl_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -694,6 +754,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iteration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_commit, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_fresh, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_after_commit,
