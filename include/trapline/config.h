@@ -60,6 +60,8 @@ struct tl_config {
 	char dns_hostmaster[TL_CONFIG_STR]; /* SOA rname */
 	/* [policy] */
 	unsigned expire_days;         /* quiet days before a listing lapses */
+	unsigned repeat_expire_days;  /* ... for a repeat offender */
+	unsigned persistent_expire_days; /* ... for a persistent address */
 	unsigned hiatus_days;         /* smallest gap that is a hiatus */
 	unsigned persistent_days;     /* span that can make "persistent" */
 	double persistent_steadiness; /* and the steadiness it needs */

@@ -25,6 +25,8 @@ struct tl_op_entry;
 
 struct tl_policy {
 	unsigned expire_days;         /* quiet days before a listing lapses */
+	unsigned repeat_expire_days;  /* ... for a repeat offender */
+	unsigned persistent_expire_days; /* ... for a persistent address */
 	unsigned hiatus_days;         /* a gap this long is a hiatus */
 	unsigned persistent_days;     /* span needed for "persistent" */
 	double persistent_steadiness; /* steadiness needed for it */
@@ -66,7 +68,8 @@ bool tl_policy_is_never(const struct tl_policy *p, const struct tl_ip *ip);
 
 /*
  * Decide @ip's listing from its full history (runs decoded) as of @today:
- * listed while its last activity is at most expire_days old, with a code
+ * listed while its last activity is at most expire_days old (longer for
+ * repeat offenders and persistent addresses), with a code
  * per kind it has sent and "persistent" for a long, steady record; never
  * for a never-list address. Then the operator's entries (p->ops): an
  * allowlisted address is never listed, whatever its history or an
@@ -77,6 +80,10 @@ bool tl_policy_is_never(const struct tl_policy *p, const struct tl_ip *ip);
 void tl_policy_decide(const struct tl_policy *p, const struct tl_ip *ip,
 		      const struct tl_history *h, tl_day today,
 		      struct tl_listing *out);
+
+/* Was @h quiet for longer than expire_days before activity that came
+ * after (a repeat offender)? Needs the runs decoded. */
+bool tl_policy_is_repeat(const struct tl_policy *p, const struct tl_history *h);
 
 /* "127.0.0.N" for a code. */
 const char *tl_code_name(uint8_t code);

@@ -147,6 +147,11 @@ static const struct key keys[] = {
 	 "last seen days"},
 	{"policy", "expire_days", K_DAYS, OFF(expire_days), "7",
 	 "quiet days before a listing lapses"},
+	{"policy", "repeat_expire_days", K_DAYS, OFF(repeat_expire_days), "30",
+	 "quiet days before the listing of a repeat offender lapses: an "
+	 "address that was quiet longer than expire_days once and came back"},
+	{"policy", "persistent_expire_days", K_DAYS, OFF(persistent_expire_days),
+	 "90", "quiet days before the listing of a persistent address lapses"},
 	{"policy", "hiatus_days", K_DAYS, OFF(hiatus_days), "30",
 	 "a gap of at least this many days is a hiatus"},
 	{"policy", "persistent_days", K_DAYS, OFF(persistent_days), "365",

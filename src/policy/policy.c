@@ -9,6 +9,8 @@
 void tl_policy_from_config(struct tl_policy *p, const struct tl_config *cfg)
 {
 	p->expire_days = cfg->expire_days;
+	p->repeat_expire_days = cfg->repeat_expire_days;
+	p->persistent_expire_days = cfg->persistent_expire_days;
 	p->hiatus_days = cfg->hiatus_days;
 	p->persistent_days = cfg->persistent_days;
 	p->persistent_steadiness = cfg->persistent_steadiness;
@@ -69,11 +71,35 @@ const char *tl_code_name(uint8_t code)
 /* Why the history does not list an address, or V_LISTED. */
 enum verdict { V_LISTED, V_EMPTY, V_NEVER, V_QUIET, V_NO_EVENTS };
 
+/* Which quiet period applies to an address. */
+enum lapse { L_FIRST, L_REPEAT, L_PERSISTENT };
+
+/*
+ * A repeat offender: quiet for longer than expire_days once (so a listing
+ * of it lapsed) and active again after. Only the runs of active days tell;
+ * a record decoded without them (nruns 0) is taken as no repeat, and can
+ * be one only if its span holds more than expire_days of quiet days.
+ */
+bool tl_policy_is_repeat(const struct tl_policy *p, const struct tl_history *h)
+{
+	uint32_t i;
+
+	for (i = 1; i < h->nruns; i++) {
+		tl_day end = h->runs[i - 1].start + (tl_day)h->runs[i - 1].len;
+
+		if (h->runs[i].start - end > (tl_day)p->expire_days)
+			return true;
+	}
+	return false;
+}
+
 /* The history's decision without the words: fills listed, ncodes and
- * codes of @out and tells whether it is persistent. */
+ * codes of @out and tells whether it is persistent and which quiet period
+ * applies. */
 static enum verdict judge(const struct tl_policy *p, const struct tl_ip *ip,
 			  const struct tl_history *h, tl_day today,
-			  struct tl_listing *out, bool *persistent)
+			  struct tl_listing *out, bool *persistent,
+			  enum lapse *lapse, unsigned *limit)
 {
 	static const uint8_t kind_code[TL_KIND_COUNT] = {
 		[TL_KIND_SPAM] = TL_CODE_SPAM,
@@ -85,11 +111,29 @@ static enum verdict judge(const struct tl_policy *p, const struct tl_ip *ip,
 	unsigned k;
 
 	*persistent = false;
+	*lapse = L_FIRST;
+	*limit = p->expire_days;
 	if (tl_history_is_empty(h))
 		return V_EMPTY;
 	if (tl_policy_is_never(p, ip))
 		return V_NEVER;
-	if ((int64_t)today - h->last > (int64_t)p->expire_days)
+	/* Only a long enough span can be persistent: the steadiness (which
+	 * walks the runs) is worked out only then. */
+	if (h->last - h->first + 1 >= (tl_day)p->persistent_days) {
+		tl_history_stats(h, p->hiatus_days, &st);
+		*persistent = st.span_days >= p->persistent_days &&
+			      st.steadiness >= p->persistent_steadiness;
+	}
+	/* The longest quiet period that applies. */
+	if (*persistent && p->persistent_expire_days > *limit) {
+		*lapse = L_PERSISTENT;
+		*limit = p->persistent_expire_days;
+	}
+	if (p->repeat_expire_days > *limit && tl_policy_is_repeat(p, h)) {
+		*lapse = L_REPEAT;
+		*limit = p->repeat_expire_days;
+	}
+	if ((int64_t)today - h->last > (int64_t)*limit)
 		return V_QUIET;
 	for (k = 0; k < TL_KIND_COUNT; k++)
 		if (h->count[k])
@@ -98,13 +142,6 @@ static enum verdict judge(const struct tl_policy *p, const struct tl_ip *ip,
 		return V_NO_EVENTS; /* active days but no events: not a record
 				     * ingest writes */
 	out->listed = true;
-	/* Only a long enough span can be persistent: the steadiness (which
-	 * walks the runs) is worked out only then. */
-	if (h->last - h->first + 1 >= (tl_day)p->persistent_days) {
-		tl_history_stats(h, p->hiatus_days, &st);
-		*persistent = st.span_days >= p->persistent_days &&
-			      st.steadiness >= p->persistent_steadiness;
-	}
 	if (*persistent)
 		out->codes[out->ncodes++] = TL_CODE_PERSISTENT;
 	return V_LISTED;
@@ -115,9 +152,17 @@ static void decide_history(const struct tl_policy *p, const struct tl_ip *ip,
 			   const struct tl_history *h, tl_day today,
 			   struct tl_listing *out)
 {
+	static const char *const whom[] = {
+		[L_FIRST] = "",
+		[L_REPEAT] = " for a repeat offender",
+		[L_PERSISTENT] = " for a persistent address",
+	};
 	char last[TL_DAY_STRLEN];
 	bool persistent;
-	enum verdict v = judge(p, ip, h, today, out, &persistent);
+	enum lapse lapse;
+	unsigned limit;
+	enum verdict v = judge(p, ip, h, today, out, &persistent, &lapse,
+			       &limit);
 
 	if (p->bulk)
 		return;
@@ -136,14 +181,14 @@ static void decide_history(const struct tl_policy *p, const struct tl_ip *ip,
 		tl_day_format(h->last, last);
 		snprintf(out->why, sizeof(out->why),
 			 "quiet for %lld days since %s (listings lapse after "
-			 "%u)", (long long)((int64_t)today - h->last), last,
-			 p->expire_days);
+			 "%u%s)", (long long)((int64_t)today - h->last), last,
+			 limit, whom[lapse]);
 		return;
 	case V_LISTED:
 		tl_day_format(h->last, last);
 		snprintf(out->why, sizeof(out->why),
-			 "active within the last %u days (last seen %s)%s",
-			 p->expire_days, last,
+			 "active within the last %u days%s (last seen %s)%s",
+			 limit, whom[lapse], last,
 			 persistent ? "; persistent: long and steady" : "");
 		return;
 	}

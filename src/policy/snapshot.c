@@ -226,11 +226,16 @@ static int walk(struct walk_job *j)
 		tl_store_iter_get(it, &ip, &val, &len);
 		if (j->bounded && !key_before(ip.a, j->until.a, size))
 			break;
-		/* The summary decides all but persistence, which needs the
-		 * runs (steadiness); only a long enough span can be. (A
-		 * decode starts from a clean record.) */
+		/* The summary decides all but persistence and repeats,
+		 * which need the runs (steadiness, gaps): only a long
+		 * enough span can be persistent, and only one with more
+		 * quiet days than expire_days a repeat. (A decode starts
+		 * from a clean record.) */
 		drc = tl_history_decode_summary(&h, val, len);
-		if (drc == 0 && h.last - h.first + 1 >= (tl_day)p->persistent_days)
+		if (drc == 0 &&
+		    (h.last - h.first + 1 >= (tl_day)p->persistent_days ||
+		     (uint64_t)(h.last - h.first + 1) - h.active_days >
+			     p->expire_days))
 			drc = tl_history_decode(&h, val, len, false);
 		if (drc < 0)
 			continue; /* counted by `store verify`; never listed */

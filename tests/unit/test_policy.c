@@ -92,17 +92,37 @@ static void test_expiry(void **state)
 	assert_non_null(strstr(l.why, "quiet"));
 	decide("198.51.99.1", &h, D0 + 1000, &l);
 	assert_false(l.listed);
-	/* new activity lists it again */
+	/* new activity lists it again: now a repeat offender, whose
+	 * listing lasts repeat_expire_days */
 	add(&h, D0 + 1000, TL_KIND_SPAM);
 	decide("198.51.99.1", &h, D0 + 1000, &l);
 	assert_true(l.listed);
-	/* a shorter expiry */
+	assert_non_null(strstr(l.why, "repeat offender"));
+	decide("198.51.99.1", &h, D0 + 1000 + pol.repeat_expire_days, &l);
+	assert_true(l.listed);
+	decide("198.51.99.1", &h, D0 + 1001 + pol.repeat_expire_days, &l);
+	assert_false(l.listed);
+	assert_non_null(strstr(l.why, "repeat offender"));
+	/* shorter expiries */
 	pol.expire_days = 0;
+	pol.repeat_expire_days = 0;
 	decide("198.51.99.1", &h, D0 + 1000, &l);
 	assert_true(l.listed);
 	decide("198.51.99.1", &h, D0 + 1001, &l);
 	assert_false(l.listed);
 	pol.expire_days = cfg.expire_days;
+	pol.repeat_expire_days = cfg.repeat_expire_days;
+	tl_history_free(&h);
+
+	/* a gap no longer than expire_days is no repeat */
+	tl_history_init(&h);
+	add(&h, D0, TL_KIND_SPAM);
+	add(&h, D0 + 1 + pol.expire_days, TL_KIND_SPAM);
+	assert_false(tl_policy_is_repeat(&pol, &h));
+	decide("198.51.99.1", &h, D0 + 2 + 2 * pol.expire_days, &l);
+	assert_false(l.listed);
+	add(&h, D0 + 3 + 3 * pol.expire_days, TL_KIND_SPAM);
+	assert_true(tl_policy_is_repeat(&pol, &h));
 	tl_history_free(&h);
 
 	/* never seen */
@@ -218,9 +238,19 @@ static void test_persistent(void **state)
 	assert_int_equal(l.codes[0], TL_CODE_SPAM);
 	assert_int_equal(l.codes[1], TL_CODE_PERSISTENT);
 	assert_non_null(strstr(l.why, "persistent"));
+	/* quiet: a persistent address stays listed longer */
+	decide("203.0.114.2", &h, D0 + 729 + pol.persistent_expire_days, &l);
+	assert_true(l.listed);
+	assert_non_null(strstr(l.why, "persistent address"));
 	/* lapsed: no code at all */
-	decide("203.0.114.2", &h, D0 + 729 + 30, &l);
+	decide("203.0.114.2", &h, D0 + 730 + pol.persistent_expire_days, &l);
 	assert_false(l.listed);
+	assert_int_equal(l.ncodes, 0);
+	/* the period comes from the policy */
+	pol.persistent_expire_days = 3;
+	decide("203.0.114.2", &h, D0 + 729 + 3 + 1, &l);
+	assert_true(l.listed == (3 + 1 <= pol.expire_days));
+	pol.persistent_expire_days = cfg.persistent_expire_days;
 	tl_history_free(&h);
 
 	/* two years, one day a month: long but not steady */
