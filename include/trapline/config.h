@@ -57,6 +57,10 @@ struct tl_config {
 	char dns_dataset[TL_CONFIG_STR];    /* ZONE:TYPE:FILE ... */
 	char dns_ns[TL_CONFIG_STR];         /* NS names, first = SOA mname */
 	char dns_hostmaster[TL_CONFIG_STR]; /* SOA rname */
+	char dns_allow_transfer[TL_CONFIG_STR]; /* AXFR/IXFR clients: prefixes */
+	char dns_notify[TL_CONFIG_STR];     /* NOTIFY targets: ADDR:PORT ... */
+	unsigned dns_ixfr_keep;             /* serials an IXFR journal keeps */
+	uint64_t dns_ixfr_max_size;         /* bytes an IXFR journal keeps */
 	/* [policy] */
 	unsigned expire_days;         /* quiet days before a listing lapses */
 	unsigned hiatus_days;         /* smallest gap that is a hiatus */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dnsbl.h"
+#include "xfr_int.h"
 #include "trapline/config.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
@@ -289,6 +290,15 @@ size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
 	v = dns_query_parse(pkt, len, &q);
 	if (v == DNS_Q_DROP)
 		return 0;
+	if (v == DNS_Q_FORMERR && q.has_question &&
+	    q.qtype == DNS_TYPE_IXFR && q.opcode == DNS_OPCODE_QUERY) {
+		struct xfr_query xq;
+
+		/* RFC 1995 3: an IXFR carries the client's SOA in the
+		 * authority section, which wire.c takes for malformed. */
+		if (xfr_query_parse(pkt, len, &xq) == XFR_P_OK)
+			v = DNS_Q_OK;
+	}
 	max = dns_reply_max(&q, tcp, z->edns_payload);
 	if (v != DNS_Q_OK || q.opcode != DNS_OPCODE_QUERY) {
 		atomic_fetch_add(&st->other, 1);
@@ -326,8 +336,15 @@ size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
 	snap_get_info(sn, &info);
 	if (dns_resp_init(&r, out, max, &q, DNS_RESP_AA, z->edns_payload) < 0)
 		return 0;
+	if (q.qtype == DNS_TYPE_IXFR && !tcp && pos.nleft == 0) {
+		/* RFC 1995 2: over UDP, the SOA alone tells the client
+		 * whether to come back over TCP. */
+		add_soa(&r, z, NULL, info.serial);
+		return dns_resp_finish(&r);
+	}
 	if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
-		/* Zone transfers are not offered (yet): refused. */
+		/* Over TCP, xfr.c takes them when transfers are set up:
+		 * refused here. */
 		atomic_fetch_add(&c->refused, 1);
 		dns_resp_set_rcode(&r, DNS_RCODE_REFUSED);
 		return dns_resp_finish(&r);

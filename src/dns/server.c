@@ -40,6 +40,7 @@
 #define TCP_CONNS_MAX 256   /* TCP connections per worker (count) */
 #define TCP_IDLE_MS 10000   /* an idle TCP connection is closed (ms) */
 #define LISTEN_MAX 16       /* listen addresses (count) */
+#define XFR_MSGS_PER_EVENT 4 /* transfer messages per writable event */
 
 struct snapref {
 	struct snap *sn;
@@ -54,6 +55,9 @@ struct tcp_conn {
 	uint8_t out[2 + DNS_TCP_MAX];
 	size_t outlen, outoff;
 	uint64_t idle_t;
+	struct dns_xfr_stream *xs; /* a transfer being answered (xfr.c) */
+	struct snapref *xref;      /* ... from this snapshot, held */
+	unsigned xmsgs;            /* its messages this event */
 	struct tcp_conn *next;
 };
 
@@ -88,6 +92,7 @@ struct dns_server {
 	pthread_mutex_t snap_mu;
 	struct snapref *cur;
 	struct dnsbl_stats stats;
+	struct dns_xfr *xfr; /* borrowed, may be NULL */
 	struct sockaddr_storage addrs[LISTEN_MAX];
 	socklen_t addrlens[LISTEN_MAX];
 	unsigned naddrs;
@@ -140,6 +145,8 @@ int dns_server_reload(struct dns_server *srv)
 	}
 	r->sn = sn;
 	atomic_init(&r->refs, 1);
+	/* Only this thread swaps srv->cur: reading it unlocked is safe. */
+	dns_xfr_switch(srv->xfr, srv->cur ? srv->cur->sn : NULL, sn);
 	pthread_mutex_lock(&srv->snap_mu);
 	old = srv->cur;
 	srv->cur = r;
@@ -147,13 +154,16 @@ int dns_server_reload(struct dns_server *srv)
 	/* Unmapping a large snapshot takes milliseconds: wait here for the
 	 * batches still using the old one, and free it on this thread, not
 	 * on a worker that would hold its queries up meanwhile. */
-	while (old && atomic_load(&old->refs) > 1) {
+	for (int i = 0; old && atomic_load(&old->refs) > 1 && i < 100; i++) {
 		struct timespec ms = {0, 1000000};
 
 		nanosleep(&ms, NULL);
 	}
+	/* A zone transfer holds its snapshot to the end: the last of it
+	 * to finish frees it. */
 	snap_put(old);
 	snap_get_info(sn, &info);
+	dns_xfr_served(srv->xfr, info.serial);
 	log_info("dns", "serving snapshot serial %u: %llu IPv4 and %llu IPv6 "
 		 "listed, %llu in the history", info.serial,
 		 (unsigned long long)info.n4, (unsigned long long)info.n6,
@@ -242,6 +252,8 @@ static void tcp_close(struct tcp_conn *c)
 
 	ev_file_del(w->loop, c->fd);
 	ev_timer_del(w->loop, c->idle_t);
+	dns_xfr_stream_free(c->xs);
+	snap_put(c->xref);
 	close(c->fd);
 	w->nconns--;
 	tl_free(c);
@@ -259,12 +271,38 @@ static void on_tcp_idle(struct ev_loop *l, uint64_t id, void *arg)
 
 static void on_tcp(struct ev_loop *l, int fd, unsigned mask, void *arg);
 
+/* A zone transfer query (xfr.c)? Then it has its answer started: a
+ * reply in c->out, or a stream that keeps @r. */
+static bool xfr_query(struct tcp_conn *c, struct snapref *r, size_t qlen,
+		      size_t *len)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	enum dns_xfr_verdict v;
+
+	if (getpeername(c->fd, (struct sockaddr *)&peer, &plen) < 0)
+		plen = 0;
+	v = dns_xfr_query(c->w->srv->xfr, r ? r->sn : NULL, c->in + 2, qlen,
+			  (struct sockaddr *)&peer, plen, c->out + 2, len,
+			  &c->xs);
+	if (v == DNS_XFR_NOT)
+		return false;
+	if (v == DNS_XFR_STREAM) {
+		c->xref = r;
+		*len = 0;
+	} else {
+		snap_put(r);
+	}
+	return true;
+}
+
 /* Answer the whole queries held; returns false when the connection is
  * closed. */
 static bool tcp_work(struct tcp_conn *c)
 {
 	struct dns_worker *w = c->w;
 
+	c->xmsgs = 0;
 	for (;;) {
 		size_t qlen, len;
 		struct snapref *r;
@@ -282,9 +320,39 @@ static bool tcp_work(struct tcp_conn *c)
 			if (s <= 0)
 				goto close;
 			c->outoff += (size_t)s;
+			if (c->xs) { /* a transfer going out is not idle */
+				ev_timer_del(w->loop, c->idle_t);
+				c->idle_t = ev_timer_add(w->loop, TCP_IDLE_MS,
+							 on_tcp_idle, c);
+			}
 			continue;
 		}
 		c->outlen = c->outoff = 0;
+		if (c->xs) {
+			int rc;
+
+			/* A bounded share of the loop, then the others. */
+			if (c->xmsgs++ == XFR_MSGS_PER_EVENT) {
+				if (ev_file_set(w->loop, c->fd, EV_WRITE,
+						on_tcp, c) < 0)
+					goto close;
+				return true;
+			}
+			rc = dns_xfr_stream_next(c->xs, c->out + 2, DNS_TCP_MAX,
+						 &len);
+			if (rc < 0)
+				goto close;
+			if (rc > 0) {
+				c->out[0] = (uint8_t)(len >> 8);
+				c->out[1] = (uint8_t)len;
+				c->outlen = 2 + len;
+				continue;
+			}
+			dns_xfr_stream_free(c->xs);
+			c->xs = NULL;
+			snap_put(c->xref);
+			c->xref = NULL;
+		}
 		if (c->inlen < 2)
 			break;
 		qlen = (size_t)c->in[0] << 8 | c->in[1];
@@ -293,8 +361,13 @@ static bool tcp_work(struct tcp_conn *c)
 		if (c->inlen < 2 + qlen)
 			break;
 		r = snap_get(w->srv);
-		len = dnsbl_answer(w->srv->zones, r ? r->sn : NULL, c->in + 2,
-				   qlen, true, c->out + 2, &w->srv->stats);
+		len = 0;
+		if (w->srv->xfr && xfr_query(c, r, qlen, &len))
+			r = NULL; /* the stream holds it, or it is put */
+		else
+			len = dnsbl_answer(w->srv->zones, r ? r->sn : NULL,
+					   c->in + 2, qlen, true, c->out + 2,
+					   &w->srv->stats);
 		snap_put(r);
 		memmove(c->in, c->in + 2 + qlen, c->inlen - 2 - qlen);
 		c->inlen -= 2 + qlen;
@@ -392,6 +465,7 @@ int dns_server_new(const struct dns_setup *su, struct dns_server **out)
 	if (!srv)
 		return TL_ENOMEM;
 	srv->zones = su->zones;
+	srv->xfr = su->xfr;
 	pthread_mutex_init(&srv->snap_mu, NULL);
 	snprintf(srv->snap_path, sizeof(srv->snap_path), "%s", su->snap_path);
 	while (tl_config_next_item(&p, &it, &l)) {

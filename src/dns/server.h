@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "dnsbl.h"
+#include "xfr.h"
 
 struct dns_server;
 
@@ -16,6 +17,7 @@ struct dns_setup {
 	unsigned workers;       /* 0: one per CPU */
 	const struct dnsbl_zones *zones; /* borrowed */
 	const char *snap_path;  /* the snapshot file the server maps */
+	struct dns_xfr *xfr;    /* borrowed; NULL: transfers refused */
 };
 
 /*
