@@ -22,21 +22,7 @@
 #include "trapline/log.h"
 #include "xfr_int.h"
 
-#define FILE_MAGIC "TLIXFR1\n"
-#define REC_MAGIC 0x544c584au /* "TLXJ" */
-#define REC_VERSION 1u
 #define WBUF 65536 /* bytes buffered by the writer */
-
-static inline uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
 static inline void put32(uint8_t *p, uint32_t v)
 {
@@ -50,165 +36,6 @@ static inline void put64(uint8_t *p, uint64_t v)
 {
 	put32(p, (uint32_t)(v >> 32));
 	put32(p + 4, (uint32_t)v);
-}
-
-static uint32_t crc(const uint8_t *p, size_t n)
-{
-	uLong c = crc32(0, NULL, 0);
-
-	while (n) {
-		uInt k = n > (1u << 30) ? 1u << 30 : (uInt)n;
-
-		c = crc32(c, p, k);
-		p += k;
-		n -= k;
-	}
-	return (uint32_t)c;
-}
-
-uint32_t ixfr_zone_tag(const uint8_t *apex, size_t apex_len)
-{
-	return crc(apex, apex_len);
-}
-
-/* ---- records ---------------------------------------------------------- */
-
-/* Reads only inside @len; checks the owner's labels (1..63 bytes, the
- * owner under 255 bytes with the apex) and the data length. */
-size_t ixfr_rr_read(const uint8_t *p, size_t len, struct ixfr_rr *rr)
-{
-	size_t ol, o = 1, dl;
-
-	if (len < IXFR_RR_MIN)
-		return 0;
-	ol = p[0];
-	if (ol >= DNS_NAME_MAX || 1 + ol + 8 > len)
-		return 0;
-	while (o < 1 + ol) {
-		uint8_t l = p[o];
-
-		if (l == 0 || l > DNS_LABEL_MAX || o + 1 + l > 1 + ol)
-			return 0;
-		o += 1u + l;
-	}
-	rr->rel = p + 1;
-	rr->rel_len = ol;
-	rr->type = (uint16_t)(p[o] << 8 | p[o + 1]);
-	rr->ttl = get32(p + o + 2);
-	dl = (size_t)p[o + 6] << 8 | p[o + 7];
-	o += 8;
-	if (dl > XFR_RDATA_MAX || o + dl > len)
-		return 0;
-	rr->rdata = p + o;
-	rr->rdlen = dl;
-	return o + dl;
-}
-
-size_t ixfr_rr_write(uint8_t *p, size_t max, const struct ixfr_rr *rr)
-{
-	size_t n = 1 + rr->rel_len + 8 + rr->rdlen;
-
-	if (n > max || rr->rel_len >= DNS_NAME_MAX ||
-	    rr->rdlen > XFR_RDATA_MAX)
-		return 0;
-	p[0] = (uint8_t)rr->rel_len;
-	memcpy(p + 1, rr->rel, rr->rel_len);
-	p += 1 + rr->rel_len;
-	p[0] = (uint8_t)(rr->type >> 8);
-	p[1] = (uint8_t)rr->type;
-	put32(p + 2, rr->ttl);
-	p[6] = (uint8_t)(rr->rdlen >> 8);
-	p[7] = (uint8_t)rr->rdlen;
-	memcpy(p + 8, rr->rdata, rr->rdlen);
-	return n;
-}
-
-/* ---- scanning (untrusted: the file may be damaged or hostile) ---------- */
-
-static int bad(struct ixfr_scan *s, const char *what, uint64_t off)
-{
-	snprintf(s->why, sizeof(s->why), "%s at byte %llu", what,
-		 (unsigned long long)off);
-	return TL_ECORRUPT;
-}
-
-/* Every read is bounded by @len; counts from the file are checked against
- * the bytes there before anything relies on them. */
-int ixfr_journal_scan(const uint8_t *p, size_t len, uint32_t tag,
-		      struct ixfr_scan *s)
-{
-	size_t off = IXFR_FILE_HDR, cap = 0;
-
-	memset(s, 0, sizeof(*s));
-	if (len < IXFR_FILE_HDR)
-		return bad(s, "short header", 0);
-	if (memcmp(p, FILE_MAGIC, 8) != 0)
-		return bad(s, "not an IXFR journal", 0);
-	if (get32(p + 12) != crc(p, 12))
-		return bad(s, "header checksum", 0);
-	if (get32(p + 8) != tag)
-		return bad(s, "journal of another zone", 8);
-	s->good_len = off;
-	while (off < len) {
-		const uint8_t *h = p + off, *b;
-		struct ixfr_rec r;
-		uint64_t k, used = 0;
-
-		if (len - off < IXFR_REC_HDR) {
-			s->cut = true;
-			break;
-		}
-		if (get32(h + 44) != crc(h, 44))
-			return bad(s, "record header checksum", off);
-		if (get32(h) != REC_MAGIC || get32(h + 4) != REC_VERSION)
-			return bad(s, "record magic or version", off);
-		r.from = get32(h + 8);
-		r.to = get32(h + 12);
-		r.ndel = get64(h + 16);
-		r.nadd = get64(h + 24);
-		r.body_len = get64(h + 32);
-		r.off = off + IXFR_REC_HDR;
-		if (r.body_len > len - r.off) {
-			s->cut = true;
-			break;
-		}
-		if (r.ndel > r.body_len / IXFR_RR_MIN ||
-		    r.nadd > r.body_len / IXFR_RR_MIN - r.ndel)
-			return bad(s, "record counts", off);
-		if (!dns_serial_gt(r.to, r.from) ||
-		    (s->n && s->recs[s->n - 1].to != r.from))
-			return bad(s, "serials out of order", off);
-		b = p + r.off;
-		if (get32(h + 40) != crc(b, r.body_len))
-			return bad(s, "body checksum", off);
-		for (k = 0; k < r.ndel + r.nadd; k++) {
-			struct ixfr_rr rr;
-			size_t u = ixfr_rr_read(b + used, r.body_len - used,
-						&rr);
-
-			if (!u)
-				return bad(s, "unreadable record", r.off + used);
-			used += u;
-		}
-		if (used != r.body_len)
-			return bad(s, "bytes after the last record", off);
-		if (s->n == cap) {
-			struct ixfr_rec *n;
-
-			cap = cap ? cap * 2 : 16;
-			n = tl_reallocarray(s->recs, cap, sizeof(*n));
-			if (!n) {
-				tl_free(s->recs);
-				s->recs = NULL;
-				return TL_ENOMEM;
-			}
-			s->recs = n;
-		}
-		s->recs[s->n++] = r;
-		off = r.off + r.body_len;
-		s->good_len = off;
-	}
-	return 0;
 }
 
 /* ---- the file --------------------------------------------------------- */
@@ -233,9 +60,9 @@ static int write_all(int fd, const void *p, size_t n, uint64_t off)
 
 static void file_header(uint8_t *h, uint32_t tag)
 {
-	memcpy(h, FILE_MAGIC, 8);
+	memcpy(h, IXFR_FILE_MAGIC, 8);
 	put32(h + 8, tag);
-	put32(h + 12, crc(h, 12));
+	put32(h + 12, ixfr_crc(h, 12));
 }
 
 /*
@@ -578,15 +405,15 @@ int ixfr_journal_append(struct ixfr_journal *j, const struct dnsbl_zones *z,
 	}
 	if (rc < 0)
 		goto fail;
-	put32(h, REC_MAGIC);
-	put32(h + 4, REC_VERSION);
+	put32(h, IXFR_REC_MAGIC);
+	put32(h + 4, IXFR_REC_VERSION);
 	put32(h + 8, io.serial);
 	put32(h + 12, ic.serial);
 	put64(h + 16, ndel);
 	put64(h + 24, nadd);
 	put64(h + 32, w.bytes);
 	put32(h + 40, (uint32_t)w.crc);
-	put32(h + 44, crc(h, 44));
+	put32(h + 44, ixfr_crc(h, 44));
 	rc = write_all(w.fd, h, sizeof(h), start);
 	if (rc == 0 && fdatasync(w.fd) < 0)
 		rc = -errno;

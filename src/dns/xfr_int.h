@@ -130,6 +130,9 @@ int xfr_msg_add_name(struct xfr_msg *m, const struct dnsbl_zones *z,
  *   u16 data length, data           (integers big-endian)
  * Records chain: each one's "from" is the previous one's "to".
  */
+#define IXFR_FILE_MAGIC "TLIXFR1\n"
+#define IXFR_REC_MAGIC 0x544c584au /* "TLXJ" */
+#define IXFR_REC_VERSION 1u
 #define IXFR_FILE_HDR 16
 #define IXFR_REC_HDR 48
 #define IXFR_RR_MIN 9 /* bytes of a record with empty owner and data */
@@ -161,6 +164,9 @@ struct ixfr_rr {
 size_t ixfr_rr_read(const uint8_t *p, size_t len, struct ixfr_rr *rr);
 /* Write @rr into @p (@max bytes). Returns the bytes written, 0 no room. */
 size_t ixfr_rr_write(uint8_t *p, size_t max, const struct ixfr_rr *rr);
+
+/* CRC-32 (zlib's) of @n bytes. */
+uint32_t ixfr_crc(const uint8_t *p, size_t n);
 
 /* The tag of a zone: CRC-32 of its apex in wire form. */
 uint32_t ixfr_zone_tag(const uint8_t *apex, size_t apex_len);
