@@ -540,7 +540,7 @@ static void notify_send(struct dns_xfr *x, struct notify_target *t)
 	size_t n;
 	int fd = t->ss.ss_family == AF_INET ? x->sock4 : x->sock6;
 
-	t->id = (uint16_t)(t->id * 31u + 7u + (unsigned)time(NULL));
+	t->id = (uint16_t)arc4random(); /* RFC 5452: not guessable */
 	q.id = t->id;
 	q.qtype = DNS_TYPE_SOA;
 	q.qclass = DNS_CLASS_IN;
@@ -666,7 +666,6 @@ static int notify_setup(struct dns_xfr *x, const char *spec)
 		}
 		snprintf(t->text, sizeof(t->text), "%.*s", (int)l, it);
 		t->x = x;
-		t->id = (uint16_t)(x->nnt * 7919u);
 		x->nnt++;
 	}
 	if (!x->nnt)
