@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
 # bench/xfr.sh -- zone transfers of the bl zone: AXFR time and memory, and
-# how long a standard secondary (Knot) takes to be in sync.
+# how long a standard secondary (Knot or NSD) takes to be in sync.
 #
 # usage: bench/xfr.sh [LISTED] [MORE]
 #   LISTED   listed IPv4 addresses (default 1000000)
 #   MORE     addresses added for the IXFR step (default 1000)
 #   TRAPLINE_BIN  the binary (default build/trapline)
+#   SECONDARY     knot (default) or nsd
 #
 # The data: LISTED random public IPv4 addresses, each with a spam event
 # yesterday, ingested into a store (cached in bench/data/xfr-LISTED/).
 # trapline dns serves it on loopback with [dns] workers = 1, transfers
-# allowed to 127.0.0.1 and NOTIFY to a Knot secondary.
+# allowed to 127.0.0.1 and NOTIFY to the secondary.
 #
 # Figures:
-#   - AXFR with dig to /dev/null: wall time, records, bytes; trapline's
-#     resident memory before, and its peak (VmHWM) after;
-#   - Knot bootstrapping the zone: from knotd's start to its SOA serial
+#   - AXFR with dig to a file: wall time, records, bytes; trapline's
+#     resident memory before, and the most of it sampled during the AXFR;
+#   - the secondary bootstrapping the zone: from its start to its SOA serial
 #     being trapline's;
 #   - MORE new addresses: from SIGHUP (snapshot build, journal, NOTIFY) to
-#     Knot serving the new serial by IXFR.
+#     the secondary serving the new serial by IXFR.
 # Prints a Markdown block for bench/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +49,7 @@ def public():
         return a
 def dotted(a):
     return "%d.%d.%d.%d" % (a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255)
-for name, count in (("events.ndjson", n), ("more.ndjson", more)):
+for name, count in (("events.ndjson", n),):
     with open(d + "/" + name, "w") as e:
         k = 0
         while k < count:
@@ -61,6 +62,16 @@ for name, count in (("events.ndjson", n), ("more.ndjson", more)):
 PY
 	"$bin" ingest --quiet --data "$dir/store" "$dir/events.ndjson"
 fi
+# New addresses for the IXFR step, different each run (the store keeps
+# what earlier runs added).
+"$py" - "$more" > "$dir/more.ndjson" <<'PY'
+import random, sys
+rnd = random.Random()
+for _ in range(int(sys.argv[1])):
+    print('{"time":"2026-11-26T13:00:00Z","ip":"%d.%d.%d.%d"}' % (
+        rnd.randrange(11, 100), rnd.randrange(256), rnd.randrange(256),
+        rnd.randrange(1, 255)))
+PY
 
 work=$(mktemp -d /tmp/trapline-xfr.XXXXXX)
 tport=$(( 20000 + RANDOM % 20000 ))
@@ -75,7 +86,7 @@ cleanup() {
 	kill "$tpid" 2>/dev/null || true
 	[ -n "${kpid:-}" ] && kill "$kpid" 2>/dev/null || true
 	wait 2>/dev/null || true
-	rm -rf "$work"
+	if [ -n "${KEEP:-}" ]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 until grep -q "listening on port" "$work/trapline.log"; do
@@ -87,15 +98,49 @@ rss() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 s0=$(serial "$tport")
 rss0=$(rss "$tpid" VmRSS)
 
+# Resident memory sampled while the transfer runs.
+( peak=0; while kill -0 "$tpid" 2>/dev/null && [ ! -e "$work/axfr.done" ]; do
+	r=$(rss "$tpid" VmRSS); [ "$r" -gt "$peak" ] && peak=$r
+	echo "$peak" > "$work/axfr.peak"; sleep 0.05; done ) &
 t0=$(date +%s.%N)
 dig @127.0.0.1 -p "$tport" +time=60 "$zone" AXFR > "$work/axfr.txt"
 t1=$(date +%s.%N)
+touch "$work/axfr.done"
+wait $! 2>/dev/null || true
+peak=$(cat "$work/axfr.peak")
 axfr_s=$(echo "$t1 - $t0" | bc)
 recs=$(grep -c -v -e '^;' -e '^$' "$work/axfr.txt" || true)
 xfrsize=$(grep 'XFR size' "$work/axfr.txt" | sed 's/;; //')
-hwm=$(rss "$tpid" VmHWM)
 
-# Knot as the secondary.
+sec=${SECONDARY:-knot}
+if [ "$sec" = nsd ]; then
+mkdir -p "$work/nsd"
+cat > "$work/nsd/nsd.conf" <<EOF
+server:
+    port: $kport
+    ip-address: 127.0.0.1
+    zonesdir: "$work/nsd"
+    xfrdfile: "$work/nsd/xfrd.state"
+    zonelistfile: "$work/nsd/zone.list"
+    pidfile: "$work/nsd/nsd.pid"
+    database: ""
+    username: ""
+    chroot: ""
+    verbosity: 2
+    xfrd-reload-timeout: 0
+remote-control:
+    control-enable: no
+zone:
+    name: $zone
+    zonefile: "$zone.zone"
+    request-xfr: 127.0.0.1@$tport NOKEY
+    allow-notify: 127.0.0.1 NOKEY
+EOF
+t0=$(date +%s.%N)
+nsd -d -c "$work/nsd/nsd.conf" 2> "$work/sec.log" &
+kpid=$!
+secname="NSD $(nsd -v 2>&1 | awk 'NR==1 {print $NF}')"
+else
 mkdir -p "$work/knot/db" "$work/knot/zones"
 cat > "$work/knot/knot.conf" <<EOF
 server:
@@ -126,8 +171,10 @@ zone:
     acl: from_primary
 EOF
 t0=$(date +%s.%N)
-knotd -c "$work/knot/knot.conf" 2> "$work/knot.log" &
+knotd -c "$work/knot/knot.conf" 2> "$work/sec.log" &
 kpid=$!
+secname="Knot $(knotd --version | awk '{print $NF}')"
+fi
 until [ "$(serial "$kport")" = "$s0" ]; do sleep 0.1; done
 t1=$(date +%s.%N)
 boot_s=$(echo "$t1 - $t0" | bc)
@@ -143,23 +190,25 @@ until [ "$(serial "$kport")" = "$s1" ]; do sleep 0.05; done
 t2=$(date +%s.%N)
 serve_s=$(echo "$t1 - $t0" | bc)
 sync_s=$(echo "$t2 - $t0" | bc)
-ixfr=$(grep -c "IXFR, incoming.*finished" "$work/knot.log" || true)
+ixfr=$(grep -c "IXFR to 127.0.0.1 done" "$work/trapline.log" || true)
 jline=$(grep "IXFR journal:" "$work/trapline.log" | tail -1 | sed 's/.*IXFR journal: //')
-axfr_line=$(grep "AXFR to 127.0.0.1 done" "$work/trapline.log" | head -1 | sed 's/.*done: //')
+jtime=$(grep "IXFR journal written in" "$work/trapline.log" | tail -1 | sed 's/.*written in //')
+axfr_line=$(grep "AXFR to 127.0.0.1 done" "$work/trapline.log" | sed -n 1p | sed 's/.*done: //')
+axfr_sec=$(grep "AXFR to 127.0.0.1 done" "$work/trapline.log" | sed -n 2p | sed 's/.*done: //')
 
 cat <<EOF
-### Zone transfer ($(date -u +%Y-%m-%d), \`bench/xfr.sh $listed $more\`)
+### Zone transfer ($(date -u +%Y-%m-%d), \`SECONDARY=$sec bench/xfr.sh $listed $more\`)
 
-$(nproc) cores shared; trapline dns with one worker; Knot $(knotd --version | awk '{print $NF}') as the secondary, all on loopback.
+$(nproc) cores shared; trapline dns with one worker; $secname as the secondary, all on loopback.
 
 | | |
 |---|---|
 | listed addresses | $listed |
 | AXFR with dig (to a file) | ${axfr_s} s, $recs records; $xfrsize |
-| trapline's own count | $axfr_line |
-| trapline resident memory | $((rss0 / 1024)) MiB before, peak $((hwm / 1024)) MiB after the AXFR |
-| Knot bootstrapping (AXFR) until in sync | ${boot_s} s |
+| trapline's log of it | $axfr_line |
+| trapline resident memory | $((rss0 / 1024)) MiB before the AXFR, at most $((peak / 1024)) MiB during it |
+| $secname bootstrapping (AXFR) until in sync | ${boot_s} s (trapline's log of the AXFR: $axfr_sec) |
 | $more more listed: SIGHUP to the new serial served | ${serve_s} s |
-| ... to Knot in sync (NOTIFY, IXFR) | ${sync_s} s ($ixfr IXFR) |
-| journal | $jline |
+| ... to $secname in sync (NOTIFY, IXFR) | ${sync_s} s ($ixfr IXFR answered) |
+| journal (the diff of the two snapshots, written in $jtime) | $jline |
 EOF

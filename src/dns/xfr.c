@@ -502,7 +502,7 @@ void dns_xfr_switch(struct dns_xfr *x, const struct snap *old,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (ixfr_journal_append(&x->j, x->z, old, cur) == 0) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		log_debug("dns", "IXFR journal written in %.3f s",
+		log_info("dns", "IXFR journal written in %.3f s",
 			  (double)(t1.tv_sec - t0.tv_sec) +
 				  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	}
