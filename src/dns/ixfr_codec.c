@@ -211,6 +211,9 @@ size_t ixfr_rr_write(uint8_t *p, size_t max, const struct ixfr_rr *rr)
 
 static int bad(struct ixfr_scan *s, const char *what, uint64_t off)
 {
+	tl_free(s->recs); /* nothing of a damaged journal is used */
+	s->recs = NULL;
+	s->n = 0;
 	snprintf(s->why, sizeof(s->why), "%s at byte %llu", what,
 		 (unsigned long long)off);
 	return TL_ECORRUPT;

@@ -187,8 +187,8 @@ struct ixfr_scan {
  * version, its body inside the file, its body CRC, every record in its
  * body readable (ixfr_rr_read) and exactly as many as counted, serials
  * rising (RFC 1982) and chained. A record cut short at the end is left
- * off (@s->cut). Returns 0 (@s filled), TL_ECORRUPT (@s->why says what),
- * or TL_ENOMEM.
+ * off (@s->cut). Returns 0 (@s filled, s->recs the caller's to free),
+ * TL_ECORRUPT (@s->why says what; nothing to free), or TL_ENOMEM.
  */
 int ixfr_journal_scan(const uint8_t *p, size_t len, uint32_t tag,
 		      struct ixfr_scan *s);

@@ -111,7 +111,8 @@ int xfr_msg_add(struct xfr_msg *m, const uint8_t *rel, size_t rel_len,
 		memcpy(m->prev_rel, rel, rel_len);
 		m->prev_rel_len = rel_len;
 	}
-	memcpy(m->buf + m->len, rel, head);
+	if (head) /* the apex has no labels of its own (rel may be NULL) */
+		memcpy(m->buf + m->len, rel, head);
 	m->len += head;
 	put16(m->buf + m->len, (uint16_t)(0xc000 | ptr));
 	put16(m->buf + m->len + 2, type);
