@@ -207,6 +207,7 @@ int cmd_dns(int argc, char **argv)
 		goto out;
 	}
 	su.xfr = xfr;
+	zones.tsig = dns_xfr_key(xfr);
 	rc = dns_server_new(&su, &srv);
 	if (rc < 0) {
 		ex = rc == -EADDRINUSE || rc == -EACCES ? EXIT_UNAVAILABLE

@@ -148,6 +148,10 @@ static const struct key keys[] = {
 	{"dns", "ixfr_max_size", K_SIZE, OFF(dns_ixfr_max_size), "64M",
 	 "bytes the IXFR journal of a zone keeps (K/M/G); the oldest changes "
 	 "go first, and a change larger than this is not journalled"},
+	{"dns", "tsig_key", K_STR, OFF(dns_tsig_key), "",
+	 "TSIG key (RFC 8945) transfers must be signed with, "
+	 "NAME:hmac-sha256:BASE64; NOTIFY and answers to signed queries are "
+	 "signed with it. Empty: no TSIG"},
 	{"dns", "txt", K_STR, OFF(dns_txt),
 	 "Listed: %k source since %f, last seen %l; see "
 	 "https://example.org/ip/$",

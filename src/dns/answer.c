@@ -271,9 +271,9 @@ static size_t dataset_answer(const struct dnsbl_zones *z,
 }
 
 /* Reads the untrusted packet only through dns_query_parse. */
-size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
-		    const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
-		    struct dnsbl_stats *st)
+static size_t answer(const struct dnsbl_zones *z, const struct snap *sn,
+		     const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
+		     struct dnsbl_stats *st)
 {
 	struct dns_query q;
 	struct dns_zone_pos pos;
@@ -385,4 +385,17 @@ size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
 	atomic_fetch_add(&c->nxdomain, 1);
 	negative(&r, z, apex, info.serial, DNS_RCODE_NXDOMAIN);
 	return dns_resp_finish(&r);
+}
+
+size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
+		    const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
+		    struct dnsbl_stats *st)
+{
+	size_t n = answer(z, sn, pkt, len, tcp, out, st);
+
+	/* A secondary signs its SOA query before a transfer (RFC 8945). */
+	if (z->tsig && n)
+		n = xfr_tsig_answer(z->tsig, pkt, len, out, n,
+				    tcp ? DNS_TCP_MAX : DNS_UDP_MAX);
+	return n;
 }

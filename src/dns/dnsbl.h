@@ -33,6 +33,8 @@ struct dnsbl_dataset {
 	unsigned families;          /* DNS_REV_V4 and/or DNS_REV_V6 */
 };
 
+struct xfr_tsig_key;
+
 /* The zones served, built once from the configuration. */
 struct dnsbl_zones {
 	struct dnsbl_dataset ds[DNSBL_DATASETS_MAX];
@@ -48,6 +50,8 @@ struct dnsbl_zones {
 	uint32_t ttl;               /* answers (s) */
 	uint32_t neg_ttl;           /* SOA minimum: negative answers (s) */
 	uint16_t edns_payload;      /* UDP size we advertise and accept */
+	const struct xfr_tsig_key *tsig; /* sign answers to queries signed
+					  * with it (xfr.h); NULL: none */
 };
 
 /* Query counters of one zone (atomics: every worker adds to them). */

@@ -9,6 +9,7 @@
  * between messages.
  */
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -52,6 +53,8 @@ struct dns_xfr {
 	unsigned nacl;
 	struct ixfr_journal j; /* the bl zone's */
 	bool have_j;
+	struct xfr_tsig_key key; /* [dns] tsig_key */
+	bool has_key;
 	/* NOTIFY */
 	struct notify_target nt[NOTIFY_MAX];
 	unsigned nnt;
@@ -73,6 +76,8 @@ struct dns_xfr_stream {
 	struct xfr_query q;
 	uint32_t serial;
 	bool ixfr;             /* from the journal, else the whole zone */
+	bool sign;             /* TSIG every message with x->key */
+	struct xfr_tsig tsig;
 	enum phase ph;
 	uint64_t i;            /* next listed address of the phase */
 	/* IXFR */
@@ -123,9 +128,11 @@ static bool allowed(const struct dns_xfr *x, const struct tl_ip *ip)
 /* ---- queries ------------------------------------------------------------ */
 
 static size_t one_message(const struct dns_xfr *x, const struct xfr_query *q,
-			  unsigned rcode, const struct snap *sn, uint8_t *out)
+			  unsigned rcode, const struct snap *sn, uint8_t *out,
+			  struct xfr_tsig *t)
 {
 	struct xfr_msg m;
+	size_t len;
 
 	if (xfr_msg_init(&m, out, DNS_TCP_MAX, q, rcode) < 0)
 		return 0;
@@ -138,7 +145,10 @@ static size_t one_message(const struct dns_xfr *x, const struct xfr_query *q,
 		n = xfr_soa_rdata(x->z, info.serial, rd);
 		xfr_msg_add(&m, NULL, 0, DNS_TYPE_SOA, x->z->neg_ttl, rd, n);
 	}
-	return xfr_msg_finish(&m);
+	len = xfr_msg_finish(&m);
+	if (t)
+		xfr_tsig_sign(&x->key, t, out, &len, DNS_TCP_MAX, time(NULL));
+	return len;
 }
 
 static bool same_name(const struct xfr_query *q, const uint8_t *apex,
@@ -159,6 +169,7 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 	struct xfr_query q;
 	struct snap_info info;
 	struct tl_ip ip = {0};
+	struct xfr_tsig tsig = {0};
 	char who[TL_IP_STRLEN] = "?";
 	enum xfr_parse v;
 	unsigned i;
@@ -173,7 +184,7 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 	if (q.qtype == DNS_TYPE_IXFR)
 		tname = "IXFR";
 	if (v == XFR_P_FORMERR) {
-		*outlen = one_message(x, &q, DNS_RCODE_FORMERR, NULL, out);
+		*outlen = one_message(x, &q, DNS_RCODE_FORMERR, NULL, out, NULL);
 		return DNS_XFR_REPLY;
 	}
 	ours = same_name(&q, z->bl, z->bl_len);
@@ -190,17 +201,32 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 		log_info("dns", "%s from %s refused: %s", tname, who, why);
 		*outlen = one_message(x, &q, ours ? DNS_RCODE_REFUSED
 					     : RCODE_NOTAUTH, NULL,
-				      out);
+				      out, NULL);
 		return DNS_XFR_REPLY;
 	}
 	if (!allowed(x, &ip)) {
 		log_warn("dns", "%s from %s refused: not in [dns] "
 			 "allow_transfer", tname, who);
-		*outlen = one_message(x, &q, DNS_RCODE_REFUSED, NULL, out);
+		*outlen = one_message(x, &q, DNS_RCODE_REFUSED, NULL, out, NULL);
 		return DNS_XFR_REPLY;
 	}
+	/* RFC 8945: with a key configured, a transfer must be signed. */
+	if (x->has_key) {
+		enum xfr_tsig_res tr = xfr_tsig_verify(&x->key, pkt, len,
+						       time(NULL), &tsig);
+
+		if (tr != XFR_TSIG_OK) {
+			log_warn("dns", "%s from %s refused: %s", tname, who,
+				 tr == XFR_TSIG_NONE ? "not signed ([dns] "
+				 "tsig_key is set)" : "bad TSIG (key, MAC or "
+				 "time)");
+			*outlen = one_message(x, &q, RCODE_NOTAUTH, NULL, out,
+					      NULL);
+			return DNS_XFR_REPLY;
+		}
+	}
 	if (!sn) {
-		*outlen = one_message(x, &q, DNS_RCODE_SERVFAIL, NULL, out);
+		*outlen = one_message(x, &q, DNS_RCODE_SERVFAIL, NULL, out, NULL);
 		return DNS_XFR_REPLY;
 	}
 	snap_get_info(sn, &info);
@@ -209,12 +235,13 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 	    (q.serial == info.serial || dns_serial_gt(q.serial, info.serial))) {
 		log_info("dns", "IXFR from %s: serial %u is current", who,
 			 q.serial);
-		*outlen = one_message(x, &q, DNS_RCODE_NOERROR, sn, out);
+		*outlen = one_message(x, &q, DNS_RCODE_NOERROR, sn, out,
+				      x->has_key ? &tsig : NULL);
 		return DNS_XFR_REPLY;
 	}
 	s = tl_calloc(1, sizeof(*s));
 	if (!s) {
-		*outlen = one_message(x, &q, DNS_RCODE_SERVFAIL, NULL, out);
+		*outlen = one_message(x, &q, DNS_RCODE_SERVFAIL, NULL, out, NULL);
 		return DNS_XFR_REPLY;
 	}
 	s->x = x;
@@ -222,6 +249,8 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 	s->q = q;
 	s->serial = info.serial;
 	s->fd = -1;
+	s->sign = x->has_key;
+	s->tsig = tsig;
 	snprintf(s->peer, sizeof(s->peer), "%s", who);
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
 	if (q.qtype == DNS_TYPE_IXFR && x->have_j &&
@@ -231,7 +260,7 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 		if (!s->buf) {
 			dns_xfr_stream_free(s);
 			*outlen = one_message(x, &q, DNS_RCODE_SERVFAIL, NULL,
-					      out);
+					      out, NULL);
 			return DNS_XFR_REPLY;
 		}
 		s->ixfr = true;
@@ -476,6 +505,8 @@ int dns_xfr_stream_next(struct dns_xfr_stream *s, uint8_t *out, size_t max,
 				 (double)(t1.tv_nsec - s->t0.tv_nsec) / 1e9);
 		return 0;
 	}
+	size_t outmax = max;
+
 	if (max > XFR_MSG_TARGET)
 		max = XFR_MSG_TARGET;
 	if (xfr_msg_init(&m, out, max, &s->q, DNS_RCODE_NOERROR) < 0)
@@ -486,6 +517,9 @@ int dns_xfr_stream_next(struct dns_xfr_stream *s, uint8_t *out, size_t max,
 	if (!m.ancount)
 		return TL_EIO; /* a record larger than a message: never */
 	*len = xfr_msg_finish(&m);
+	if (s->sign && xfr_tsig_sign(&s->x->key, &s->tsig, out, len, outmax,
+				     time(NULL)) < 0)
+		return TL_ENOSPC;
 	s->msgs++;
 	return 1;
 }
@@ -552,6 +586,11 @@ static void notify_send(struct dns_xfr *x, struct notify_target *t)
 	xfr_msg_add(&m, NULL, 0, DNS_TYPE_SOA, z->neg_ttl, rd, n);
 	n = xfr_msg_finish(&m);
 	buf[2] = (uint8_t)(DNS_OPCODE_NOTIFY << 3 | 0x04); /* AA */
+	if (x->has_key) {
+		struct xfr_tsig ts = {0};
+
+		xfr_tsig_sign(&x->key, &ts, buf, &n, sizeof(buf), time(NULL));
+	}
 	if (fd >= 0)
 		sendto(fd, buf, n, 0, (const struct sockaddr *)&t->ss, t->len);
 	t->tries++;
@@ -755,6 +794,15 @@ int dns_xfr_new(const struct dns_xfr_setup *su, struct dns_xfr **out)
 		}
 		x->have_j = true;
 	}
+	if (su->tsig_key && su->tsig_key[0]) {
+		if (xfr_tsig_key_parse(su->tsig_key, &x->key) < 0) {
+			log_error("dns", "[dns] tsig_key: want NAME:hmac-sha256:"
+				  "BASE64");
+			rc = TL_ESYNTAX;
+			goto fail;
+		}
+		x->has_key = true;
+	}
 	rc = notify_setup(x, su->notify ? su->notify : "");
 	if (rc < 0)
 		goto fail;
@@ -776,10 +824,16 @@ int dns_xfr_from_config(const struct tl_config *cfg, const char *data,
 		.notify = cfg->dns_notify,
 		.keep = cfg->dns_ixfr_keep,
 		.max_bytes = cfg->dns_ixfr_max_size,
+		.tsig_key = cfg->dns_tsig_key,
 	};
 
 	snprintf(dir, sizeof(dir), "%s/dns/ixfr", data);
 	return dns_xfr_new(&su, out);
+}
+
+const struct xfr_tsig_key *dns_xfr_key(const struct dns_xfr *x)
+{
+	return x && x->has_key ? &x->key : NULL;
 }
 
 void dns_xfr_free(struct dns_xfr *x)
@@ -801,5 +855,6 @@ void dns_xfr_free(struct dns_xfr *x)
 		ixfr_journal_close(&x->j);
 	free(x->acl);
 	pthread_mutex_destroy(&x->mu);
+	OPENSSL_cleanse(&x->key, sizeof(x->key));
 	tl_free(x);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* xfr.h -- zone distribution: AXFR (RFC 5936), IXFR (RFC 1995), NOTIFY
- * (RFC 1996) of the block-list zone to standard secondaries
+ * (RFC 1996), TSIG (RFC 8945) of the block-list zone to standard
+ * secondaries
  *
  * The server (server.c) owns the TCP connections and the snapshot
  * references; this module decides what a transfer query gets and produces
@@ -40,6 +41,8 @@ struct dns_xfr_setup {
 	const char *notify;   /* [dns] notify: ADDR:PORT items; "" = none */
 	unsigned keep;        /* serial changes a journal keeps (count) */
 	uint64_t max_bytes;   /* bytes a journal keeps */
+	const char *tsig_key; /* [dns] tsig_key: NAME:hmac-sha256:BASE64, or
+			       * "": transfers need no TSIG */
 };
 
 /*
@@ -49,6 +52,11 @@ struct dns_xfr_setup {
  */
 int dns_xfr_new(const struct dns_xfr_setup *su, struct dns_xfr **out);
 void dns_xfr_free(struct dns_xfr *x);
+
+struct xfr_tsig_key;
+/* The TSIG key, or NULL: the server signs answers to signed queries with
+ * it (dnsbl_zones.tsig), as secondaries check the SOA before a transfer. */
+const struct xfr_tsig_key *dns_xfr_key(const struct dns_xfr *x);
 
 struct tl_config;
 /* dns_xfr_new from the [dns] keys of @cfg, the journal under @data/dns/ixfr. */

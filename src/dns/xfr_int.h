@@ -118,6 +118,58 @@ void xfr_name_render(const struct dnsbl_zones *z, const struct tl_ip *ip,
 int xfr_msg_add_name(struct xfr_msg *m, const struct dnsbl_zones *z,
 		     const struct xfr_name *n, unsigned codes, bool txt);
 
+/* ---- TSIG, RFC 8945 (xfr_tsig.c) -------------------------------------- */
+
+/* The one key ([dns] tsig_key), HMAC-SHA256. */
+struct xfr_tsig_key {
+	uint8_t name[DNS_NAME_MAX]; /* wire form, lower case */
+	size_t name_len;
+	uint8_t secret[128];        /* bytes */
+	size_t secret_len;
+};
+
+/* One signed exchange: the MAC to chain the next message to. */
+struct xfr_tsig {
+	uint8_t mac[32];
+	size_t mac_len;     /* 0: none yet (signing a request: NOTIFY) */
+	uint16_t orig_id;   /* of the request */
+	uint16_t fudge;     /* of the request (s) */
+	bool signed_one;    /* a message of the answer was signed */
+};
+
+/* Parse "NAME:hmac-sha256:BASE64". Returns 0 or TL_ESYNTAX. */
+int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k);
+
+enum xfr_tsig_res {
+	XFR_TSIG_NONE = 0, /* the message carries no TSIG */
+	XFR_TSIG_OK,       /* signed with our key, in time: @t is set */
+	XFR_TSIG_BAD,      /* malformed, another key, a bad MAC or time */
+};
+
+/*
+ * Check the TSIG ending the message @pkt (@len untrusted bytes) against
+ * @k at @now (unix s) and fill @t to sign the answer.
+ */
+enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
+				  const uint8_t *pkt, size_t len, int64_t now,
+				  struct xfr_tsig *t);
+
+/*
+ * Sign the message @msg of *@len bytes (room for @max) as the next one of
+ * exchange @t: append the TSIG record, count it in ARCOUNT. Returns 0 or
+ * TL_ENOSPC (nothing changed).
+ */
+int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
+		  uint8_t *msg, size_t *len, size_t max, int64_t now);
+
+/*
+ * Sign the reply @out (@n bytes, room for @max) to the query @q (@qlen
+ * untrusted bytes) when the query is signed with @k and checks out.
+ * Returns the reply's length, signed or not.
+ */
+size_t xfr_tsig_answer(const struct xfr_tsig_key *k, const uint8_t *q,
+		       size_t qlen, uint8_t *out, size_t n, size_t max);
+
 /* ---- the IXFR journal (ixfr_journal.c) -------------------------------- */
 
 /*

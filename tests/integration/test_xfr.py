@@ -5,6 +5,7 @@ dig asks for AXFR and IXFR; Knot and NSD run as secondaries on loopback
 directory), transfer the zone, are told of a new snapshot by NOTIFY, fetch
 it by IXFR, and must answer exactly as trapline does.
 """
+import base64
 import os
 import random
 import re
@@ -213,6 +214,25 @@ def test_no_acl_no_transfer(primary):
     assert d.stop() == 0
 
 
+def test_tsig_required_when_a_key_is_set(primary):
+    d = primary(extra="tsig_key = %s\n" % KEY)
+    name, alg, secret = KEY.split(":")
+    out = d.dig("-y", "%s:%s:%s" % (alg, name, secret), ZONE, "AXFR")
+    rr = records(out)
+    assert rr[0][2] == "SOA" and rr[-1][2] == "SOA"
+    assert out.count("TSIG") >= 1 and "Transfer failed" not in out
+    assert "Transfer failed" in d.dig(ZONE, "AXFR")
+    d.wait_log(r"AXFR from 127\.0\.0\.1 refused: not signed")
+    other = base64.b64encode(b"x" * 32).decode()
+    out = d.dig("-y", "%s:%s:%s" % (alg, name, other), ZONE, "AXFR")
+    assert not [r for r in records(out) if r[2] == "SOA"]
+    d.wait_log(r"AXFR from 127\.0\.0\.1 refused: bad TSIG")
+    # A signed SOA query is answered signed, as secondaries check it.
+    out = d.dig("-y", "%s:%s:%s" % (alg, name, secret), ZONE, "SOA")
+    assert "TSIG PSEUDOSECTION" in out and "status: NOERROR" in out
+    assert d.stop() == 0
+
+
 def test_hist_and_foreign_zones_are_refused(primary):
     d = primary()
     assert "Transfer failed" in d.dig("hist." + ZONE, "AXFR")
@@ -279,15 +299,24 @@ def test_damaged_journal_falls_back_to_axfr(primary):
 # ---- secondaries ------------------------------------------------------------
 
 class Secondary:
-    def __init__(self, kind, tmp_path, port, primary_port):
+    def __init__(self, kind, tmp_path, port, primary_port, key=None):
         self.kind, self.port = kind, port
+        kname = key and key.split(":")[0]
+        ksecret = key and key.split(":")[2]
         self.dir = tmp_path / kind
         self.dir.mkdir()
         self.logpath = self.dir / "log"
         if kind == "knot":
             (self.dir / "db").mkdir()
             (self.dir / "zones").mkdir()
-            (self.dir / "knot.conf").write_text(f"""
+            keyconf = f"""
+key:
+  - id: {kname}
+    algorithm: hmac-sha256
+    secret: {ksecret}
+""" if key else ""
+            keyref = f"\n    key: {kname}" if key else ""
+            (self.dir / "knot.conf").write_text(keyconf + f"""
 server:
     rundir: "{self.dir}"
     user: root:root
@@ -299,10 +328,10 @@ database:
     storage: "{self.dir}/db"
 remote:
   - id: primary
-    address: 127.0.0.1@{primary_port}
+    address: 127.0.0.1@{primary_port}{keyref}
 acl:
   - id: from_primary
-    address: 127.0.0.1
+    address: 127.0.0.1{keyref}
     action: notify
   - id: dump
     address: 127.0.0.1
@@ -320,7 +349,13 @@ zone:
 """)
             cmd = ["knotd", "-c", str(self.dir / "knot.conf")]
         else:
-            (self.dir / "nsd.conf").write_text(f"""
+            keyconf = f"""
+key:
+    name: "{kname}"
+    algorithm: hmac-sha256
+    secret: "{ksecret}"
+""" if key else ""
+            (self.dir / "nsd.conf").write_text(keyconf + f"""
 server:
     port: {port}
     ip-address: 127.0.0.1
@@ -338,8 +373,8 @@ remote-control:
 zone:
     name: {ZONE}
     zonefile: "{ZONE}.zone"
-    request-xfr: 127.0.0.1@{primary_port} NOKEY
-    allow-notify: 127.0.0.1 NOKEY
+    request-xfr: 127.0.0.1@{primary_port} {kname or "NOKEY"}
+    allow-notify: 127.0.0.1 {kname or "NOKEY"}
 """)
             cmd = ["nsd", "-d", "-c", str(self.dir / "nsd.conf")]
         self.log = open(self.logpath, "w")
@@ -400,14 +435,21 @@ def same_answers(d, sec):
                              d.dig(ZONE, "AXFR"))
 
 
-@pytest.mark.parametrize("kind", ["knot", "nsd"])
-def test_secondary_transfers_and_follows_by_ixfr(primary, tmp_path, kind):
+KEY = "xfr.key:hmac-sha256:" + base64.b64encode(bytes(range(32))).decode()
+
+
+@pytest.mark.parametrize("kind,tsig", [("knot", False), ("nsd", False),
+                                       ("knot", True), ("nsd", True)])
+def test_secondary_transfers_and_follows_by_ixfr(primary, tmp_path, kind,
+                                                 tsig):
     if not shutil.which("knotd" if kind == "knot" else "nsd"):
         pytest.skip(kind + " missing (scripts/install-deps)")
     sport = free_port()
-    d = primary(notify="127.0.0.1:%d" % sport)
+    key = KEY if tsig else None
+    d = primary(notify="127.0.0.1:%d" % sport,
+                extra="tsig_key = %s\n" % key if key else "")
     s0 = d.serial()
-    sec = Secondary(kind, tmp_path, sport, d.port)
+    sec = Secondary(kind, tmp_path, sport, d.port, key=key)
     try:
         wait_serial(d, sec, s0)
         assert "AXFR to 127.0.0.1 done" in d.text()

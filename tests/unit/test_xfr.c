@@ -337,6 +337,52 @@ static void test_scan(void **state)
 	assert_non_null(strstr(s.why, "serials"));
 }
 
+static void test_tsig(void **state)
+{
+	struct xfr_tsig_key k, other;
+	struct xfr_tsig t = {0}, v;
+	uint8_t p[1024];
+	size_t n, signed_len;
+
+	(void)state;
+	assert_int_equal(xfr_tsig_key_parse("Xfr.Key:hmac-sha256:"
+					    "c2VjcmV0c2VjcmV0c2VjcmV0", &k), 0);
+	assert_int_equal(k.secret_len, 18);
+	assert_memory_equal(k.name, "\x03xfr\x03key", 9); /* lower case */
+	assert_int_equal(xfr_tsig_key_parse("k:hmac-md5:c2VjcmV0", &other),
+			 TL_ESYNTAX);
+	assert_int_equal(xfr_tsig_key_parse("k:hmac-sha256:c2Vj!", &other),
+			 TL_ESYNTAX);
+	assert_int_equal(xfr_tsig_key_parse("xfr.key:hmac-sha256:b3RoZXI=",
+					    &other), 0);
+	assert_int_equal(other.secret_len, 5);
+	/* A request signed as NOTIFY is: it verifies with the key, at a
+	 * time within the fudge, and with nothing changed. */
+	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000, &v), XFR_TSIG_NONE);
+	assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, sizeof(p), 1000), 0);
+	signed_len = n;
+	assert_int_equal(p[11], 1); /* ARCOUNT */
+	assert_int_equal(xfr_tsig_verify(&k, p, n, 1100, &v), XFR_TSIG_OK);
+	assert_int_equal(v.mac_len, 32);
+	assert_memory_equal(v.mac, t.mac, 32);
+	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000 + 301, &v),
+			 XFR_TSIG_BAD); /* too late */
+	assert_int_equal(xfr_tsig_verify(&other, p, n, 1000, &v),
+			 XFR_TSIG_BAD); /* another secret */
+	p[13] ^= 1;
+	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000, &v), XFR_TSIG_BAD);
+	p[13] ^= 1;
+	assert_int_equal(xfr_tsig_verify(&k, p, n - 1, 1000, &v),
+			 XFR_TSIG_BAD); /* cut */
+	/* No room: nothing changes. */
+	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+	assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, n + 10, 1000),
+			 TL_ENOSPC);
+	assert_int_equal(p[11], 0);
+	assert_true(signed_len > n);
+}
+
 /* ---- the diff of two real snapshots ------------------------------------ */
 
 static void add_ev(struct tl_store *s, const char *ip, tl_day day,
@@ -451,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_packer),
 		cmocka_unit_test(test_rr_codec),
 		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_tsig),
 		cmocka_unit_test(test_journal_diff),
 	};
 
