@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_ixfr.c -- the IXFR journal reader (ixfr_journal_scan) and the
- * transfer query parser over arbitrary bytes
+/* fuzz_ixfr.c -- the IXFR journal reader (ixfr_journal_scan), the
+ * transfer query parser and the TSIG check over arbitrary bytes
  *
  * The zone tag is taken from the input, so the fuzzer gets past the file
  * header. What the scan accepts must read back record by record inside
@@ -34,6 +34,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 
 	(void)xfr_query_parse(data, size, &q);
+	{
+		static struct xfr_tsig_key k;
+		struct xfr_tsig t;
+
+		if (!k.name_len &&
+		    xfr_tsig_key_parse("xfr.key:hmac-sha256:c2VjcmV0", &k) != 0)
+			abort();
+		/* seed04 is signed with this key at time 1000 */
+		if (xfr_tsig_verify(&k, data, size, 1000, &t) == XFR_TSIG_OK)
+			CHECK(t.mac_len == 32);
+	}
 	if (size >= 12)
 		tag = (uint32_t)data[8] << 24 | (uint32_t)data[9] << 16 |
 		      (uint32_t)data[10] << 8 | data[11];
