@@ -6,7 +6,7 @@
 #   LISTED   listed IPv4 addresses (default 1000000)
 #   MORE     addresses added for the IXFR step (default 1000)
 #   TRAPLINE_BIN  the binary (default build/trapline)
-#   SECONDARY     knot (default) or nsd
+#   SECONDARY     knot (default), nsd, or none (the primary's figures only)
 #
 # The data: LISTED random public IPv4 addresses, each with a spam event
 # yesterday, ingested into a store (cached in bench/data/xfr-LISTED/).
@@ -113,7 +113,10 @@ recs=$(grep -c -v -e '^;' -e '^$' "$work/axfr.txt" || true)
 xfrsize=$(grep 'XFR size' "$work/axfr.txt" | sed 's/;; //')
 
 sec=${SECONDARY:-knot}
-if [ "$sec" = nsd ]; then
+if [ "$sec" = none ]; then
+t0=$(date +%s.%N)
+secname=none
+elif [ "$sec" = nsd ]; then
 mkdir -p "$work/nsd"
 cat > "$work/nsd/nsd.conf" <<EOF
 server:
@@ -175,7 +178,7 @@ knotd -c "$work/knot/knot.conf" 2> "$work/sec.log" &
 kpid=$!
 secname="Knot $(knotd --version | awk '{print $NF}')"
 fi
-until [ "$(serial "$kport")" = "$s0" ]; do sleep 0.1; done
+until [ "$sec" = none ] || [ "$(serial "$kport")" = "$s0" ]; do sleep 0.1; done
 t1=$(date +%s.%N)
 boot_s=$(echo "$t1 - $t0" | bc)
 
@@ -186,7 +189,7 @@ kill -HUP "$tpid"
 until [ -n "$(serial "$tport")" ] && [ "$(serial "$tport")" != "$s0" ]; do sleep 0.05; done
 s1=$(serial "$tport")
 t1=$(date +%s.%N)
-until [ "$(serial "$kport")" = "$s1" ]; do sleep 0.05; done
+until [ "$sec" = none ] || [ "$(serial "$kport")" = "$s1" ]; do sleep 0.05; done
 t2=$(date +%s.%N)
 serve_s=$(echo "$t1 - $t0" | bc)
 sync_s=$(echo "$t2 - $t0" | bc)
