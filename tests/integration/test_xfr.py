@@ -279,6 +279,31 @@ def test_ixfr_udp_current_unknown_and_incremental(primary):
     assert d.stop() == 0
 
 
+def test_ixfr_chains_serials_and_keeps_only_ixfr_keep(primary):
+    d = primary(extra="ixfr_keep = 2\n")
+    s0 = d.serial()
+    d.tl.ingest(lines(ev("2026-11-26T11:00:00Z", "81.2.69.171", "malware")))
+    _, s1 = d.reload()
+    d.tl.ingest(lines(ev("2026-11-26T11:00:00Z", "81.2.69.172", "auth")))
+    _, s2 = d.reload()
+    rr = records(d.dig(ZONE, "IXFR=%d" % s0))
+    soas = [int(r[3].split()[2]) for r in rr if r[2] == "SOA"]
+    # Two differences chained (RFC 1995 4): s0 -> s1, s1 -> s2.
+    assert soas == [s2, s0, s1, s1, s2, s2]
+    owners = [r[0] for r in rr if r[2] == "A"]
+    assert owners == [rev4("81.2.69.171") + ".", rev4("81.2.69.172") + "."]
+    d.wait_log(r"IXFR from 127\.0\.0\.1: serial %d to %d, 2 changes" % (s0, s2))
+    # A third change pushes the first out (ixfr_keep = 2): s0 gets the
+    # whole zone, s1 still the difference.
+    d.tl.ingest(lines(ev("2026-11-26T11:00:00Z", "81.2.69.173", "spam")))
+    _, s3 = d.reload()
+    assert records(d.dig(ZONE, "IXFR=%d" % s0)) == records(d.dig(ZONE, "AXFR"))
+    soas = [int(r[3].split()[2]) for r in records(d.dig(ZONE, "IXFR=%d" % s1))
+            if r[2] == "SOA"]
+    assert soas == [s3, s1, s2, s2, s3, s3]
+    assert d.stop() == 0
+
+
 def test_damaged_journal_falls_back_to_axfr(primary):
     d = primary()
     d.tl.ingest(MORE)
