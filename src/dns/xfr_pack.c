@@ -167,12 +167,17 @@ void xfr_name_render(const struct dnsbl_zones *z, const struct tl_ip *ip,
 	int i;
 
 	if (ip->family == 4 && !v6_form) {
-		for (i = 3; i >= 0; i--) {
-			int w = snprintf((char *)out->rel + o + 1, 4, "%u",
-					 ip->a[i]);
+		for (i = 3; i >= 0; i--) { /* decimal, no leading zeros */
+			unsigned v = ip->a[i], w = v >= 100 ? 3 : v >= 10 ? 2 : 1;
+			uint8_t *d = out->rel + o + 1;
 
 			out->rel[o] = (uint8_t)w;
-			o += 1u + (size_t)w;
+			d[w - 1] = (uint8_t)('0' + v % 10);
+			if (w > 1)
+				d[w - 2] = (uint8_t)('0' + v / 10 % 10);
+			if (w > 2)
+				d[0] = (uint8_t)('0' + v / 100);
+			o += 1u + w;
 		}
 	} else {
 		uint8_t a[16] = {0};
