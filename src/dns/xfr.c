@@ -34,6 +34,7 @@
 #define NOTIFY_TRIES 6        /* sends before giving up (count) */
 #define NOTIFY_FIRST_MS 1000  /* wait for the first answer; doubles (ms) */
 #define JBUF (64 * 1024)      /* journal bytes read at once */
+#define REFUSALS_LOGGED 10    /* refused transfers logged a second (count) */
 #define RCODE_NOTAUTH 9       /* RFC 2136 2.2; RFC 5936 2.2.1 */
 
 struct notify_target {
@@ -66,6 +67,9 @@ struct dns_xfr {
 	pthread_mutex_t mu;    /* guards pending */
 	uint32_t pending;      /* serial to announce */
 	bool has_pending;
+	/* Refusals logged this second: a peer that knocks all day does not
+	 * fill the log. */
+	atomic_uint_fast64_t refusal_sec, refusals, unlogged;
 };
 
 enum phase { P_HEAD, P_V4, P_V6, P_TAIL, P_DONE };
@@ -122,6 +126,27 @@ static bool allowed(const struct dns_xfr *x, const struct tl_ip *ip)
 	for (i = 0; i < x->nacl; i++)
 		if (tl_prefix_contains(&x->acl[i], ip))
 			return true;
+	return false;
+}
+
+/* Log this refusal? At most REFUSALS_LOGGED a second; the count of the
+ * others is logged with the next one that is. */
+static bool log_refusal(struct dns_xfr *x)
+{
+	uint64_t now = (uint64_t)time(NULL), sec = atomic_load(&x->refusal_sec);
+	uint_fast64_t missed;
+
+	if (sec != now && atomic_compare_exchange_strong(&x->refusal_sec, &sec,
+							 now)) {
+		atomic_store(&x->refusals, 0);
+		missed = atomic_exchange(&x->unlogged, 0);
+		if (missed)
+			log_warn("dns", "%llu more refused transfers not "
+				 "logged", (unsigned long long)missed);
+	}
+	if (atomic_fetch_add(&x->refusals, 1) < REFUSALS_LOGGED)
+		return true;
+	atomic_fetch_add(&x->unlogged, 1);
 	return false;
 }
 
@@ -198,15 +223,18 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 			if (same_name(&q, z->ds[i].apex, z->ds[i].apex_len))
 				why = "rbldnsd-syntax zones are not "
 				      "transferred: mirror the dataset file";
-		log_info("dns", "%s from %s refused: %s", tname, who, why);
+		if (log_refusal(x))
+			log_info("dns", "%s from %s refused: %s", tname, who,
+				 why);
 		*outlen = one_message(x, &q, ours ? DNS_RCODE_REFUSED
 					     : RCODE_NOTAUTH, NULL,
 				      out, NULL);
 		return DNS_XFR_REPLY;
 	}
 	if (!allowed(x, &ip)) {
-		log_warn("dns", "%s from %s refused: not in [dns] "
-			 "allow_transfer", tname, who);
+		if (log_refusal(x))
+			log_warn("dns", "%s from %s refused: not in [dns] "
+				 "allow_transfer", tname, who);
 		*outlen = one_message(x, &q, DNS_RCODE_REFUSED, NULL, out, NULL);
 		return DNS_XFR_REPLY;
 	}
@@ -216,10 +244,11 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 						       time(NULL), &tsig);
 
 		if (tr != XFR_TSIG_OK) {
-			log_warn("dns", "%s from %s refused: %s", tname, who,
-				 tr == XFR_TSIG_NONE ? "not signed ([dns] "
-				 "tsig_key is set)" : "bad TSIG (key, MAC or "
-				 "time)");
+			if (log_refusal(x))
+				log_warn("dns", "%s from %s refused: %s", tname,
+					 who, tr == XFR_TSIG_NONE ? "not signed "
+					 "([dns] tsig_key is set)" : "bad TSIG "
+					 "(key, MAC or time)");
 			*outlen = one_message(x, &q, RCODE_NOTAUTH, NULL, out,
 					      NULL);
 			return DNS_XFR_REPLY;

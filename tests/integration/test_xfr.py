@@ -208,6 +208,23 @@ def test_acl_refuses_other_sources(primary):
     assert d.stop() == 0
 
 
+def test_refusals_are_logged_at_a_bounded_rate(primary):
+    d = primary()
+    q = axfr_query(ZONE)
+    for _ in range(40):
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=5,
+                                     source_address=("127.0.0.2", 0))
+        s.sendall(struct.pack(">H", len(q)) + q)
+        assert len(s.recv(2)) == 2
+        s.close()
+    time.sleep(1.1)
+    assert "Transfer failed" in d.dig("-b", "127.0.0.2", ZONE, "AXFR")
+    d.wait_log(r"\d+ more refused transfers not logged")
+    n = len(re.findall(r"AXFR from 127\.0\.0\.2 refused", d.text()))
+    assert 10 <= n <= 31
+    assert d.stop() == 0
+
+
 def test_no_acl_no_transfer(primary):
     d = primary(allow="")
     assert "Transfer failed" in d.dig(ZONE, "AXFR")
