@@ -58,6 +58,11 @@ struct tl_config {
 	char dns_dataset[TL_CONFIG_STR];    /* ZONE:TYPE:FILE ... */
 	char dns_ns[TL_CONFIG_STR];         /* NS names, first = SOA mname */
 	char dns_hostmaster[TL_CONFIG_STR]; /* SOA rname */
+	char dns_allow_transfer[TL_CONFIG_STR]; /* AXFR/IXFR clients: prefixes */
+	char dns_notify[TL_CONFIG_STR];     /* NOTIFY targets: ADDR:PORT ... */
+	unsigned dns_ixfr_keep;             /* serials an IXFR journal keeps */
+	uint64_t dns_ixfr_max_size;         /* bytes an IXFR journal keeps */
+	char dns_tsig_key[TL_CONFIG_STR];   /* NAME:hmac-sha256:BASE64 or "" */
 	/* [policy] */
 	unsigned expire_days;         /* quiet days before a listing lapses */
 	unsigned repeat_expire_days;  /* ... for a repeat offender */

@@ -141,6 +141,7 @@ int cmd_dns(int argc, char **argv)
 	struct timespec tick = {0, 100 * 1000000L};
 	struct cli_common c = {0};
 	struct dns_server *srv = NULL;
+	struct dns_xfr *xfr = NULL;
 	static struct dnsbl_zones zones; /* large; freed before exit */
 	struct dns_setup su = {0};
 	struct stat sb;
@@ -216,6 +217,12 @@ int cmd_dns(int argc, char **argv)
 	su.workers = c.cfg.dns_workers;
 	su.udp_wait_us = c.cfg.dns_udp_wait;
 	su.snap_path = path;
+	if (dns_xfr_from_config(&c.cfg, c.data, &zones, &xfr) < 0) {
+		ex = EXIT_USAGE;
+		goto out;
+	}
+	su.xfr = xfr;
+	zones.tsig = dns_xfr_key(xfr);
 	rc = dns_server_new(&su, &srv);
 	if (rc < 0) {
 		ex = rc == -EADDRINUSE || rc == -EACCES ? EXIT_UNAVAILABLE
@@ -271,6 +278,7 @@ int cmd_dns(int argc, char **argv)
 out:
 	cli_pidfile_close(pidfd, c.data, "dns");
 	dns_server_free(srv);
+	dns_xfr_free(xfr);
 	dnsbl_zones_free(&zones);
 	cli_free(&c);
 	return ex;

@@ -133,6 +133,7 @@ static int trap_flush(void *ctx)
  */
 struct dns_side {
 	struct dns_server *srv;
+	struct dns_xfr *xfr;      /* zone transfers (dns/xfr.h) */
 	struct trap_server *trap; /* events to wait for before a build */
 	struct dnsbl_zones zones;
 	struct tl_store *s;
@@ -250,7 +251,11 @@ static int dns_side_start(struct dns_side *d, struct cli_common *c,
 	su.snap_path = d->path;
 	if (stat(d->path, &sb) < 0)
 		d->now = true; /* none yet: the builder makes one first */
-	rc = dns_server_new(&su, &d->srv);
+	rc = dns_xfr_from_config(&c->cfg, c->data, &d->zones, &d->xfr);
+	su.xfr = d->xfr;
+	d->zones.tsig = dns_xfr_key(d->xfr);
+	if (rc == 0)
+		rc = dns_server_new(&su, &d->srv);
 	if (rc == 0 && !dns_server_has_data(d->srv))
 		d->now = true;
 	if (rc == 0)
@@ -281,6 +286,8 @@ static void dns_side_stop(struct dns_side *d)
 	}
 	dns_server_free(d->srv);
 	d->srv = NULL;
+	dns_xfr_free(d->xfr);
+	d->xfr = NULL;
 	dnsbl_zones_free(&d->zones);
 }
 

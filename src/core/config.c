@@ -140,6 +140,22 @@ static const struct key keys[] = {
 	 "SOA's primary"},
 	{"dns", "hostmaster", K_STR, OFF(dns_hostmaster), "hostmaster.example.org",
 	 "the SOA's responsible mailbox, as a name"},
+	{"dns", "allow_transfer", K_STR, OFF(dns_allow_transfer), "",
+	 "addresses or prefixes allowed to transfer the block list zone "
+	 "(AXFR, IXFR over TCP); empty: transfers are refused"},
+	{"dns", "notify", K_STR, OFF(dns_notify), "",
+	 "secondaries told of each new snapshot by NOTIFY (UDP), "
+	 "ADDR:PORT or [ADDR6]:PORT items"},
+	{"dns", "ixfr_keep", K_COUNT, OFF(dns_ixfr_keep), "20",
+	 "serial changes the IXFR journal keeps (DATA/dns/ixfr); an older "
+	 "serial is answered with the whole zone"},
+	{"dns", "ixfr_max_size", K_SIZE, OFF(dns_ixfr_max_size), "64M",
+	 "bytes the IXFR journal of a zone keeps (K/M/G); the oldest changes "
+	 "go first, and a change larger than this is not journalled"},
+	{"dns", "tsig_key", K_STR, OFF(dns_tsig_key), "",
+	 "TSIG key (RFC 8945) transfers must be signed with, "
+	 "NAME:hmac-sha256:BASE64; NOTIFY and answers to signed queries are "
+	 "signed with it. Empty: no TSIG"},
 	{"dns", "txt", K_STR, OFF(dns_txt),
 	 "Listed: %k source since %f, last seen %l; see "
 	 "https://example.org/ip/$",

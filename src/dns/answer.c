@@ -6,6 +6,7 @@
 
 #include "dnsbl.h"
 #include "trapline/alloc.h"
+#include "xfr_int.h"
 #include "trapline/config.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
@@ -336,9 +337,9 @@ static size_t dataset_answer(const struct dnsbl_zones *z,
 }
 
 /* Reads the untrusted packet only through dns_query_parse. */
-size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
-		    const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
-		    struct dnsbl_stats *st)
+static size_t answer(const struct dnsbl_zones *z, const struct snap *sn,
+		     const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
+		     struct dnsbl_stats *st)
 {
 	struct dns_query q;
 	struct dns_zone_pos pos;
@@ -355,6 +356,15 @@ size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
 	v = dns_query_parse(pkt, len, &q);
 	if (v == DNS_Q_DROP)
 		return 0;
+	if (v == DNS_Q_FORMERR && q.has_question &&
+	    q.qtype == DNS_TYPE_IXFR && q.opcode == DNS_OPCODE_QUERY) {
+		struct xfr_query xq;
+
+		/* RFC 1995 3: an IXFR carries the client's SOA in the
+		 * authority section, which wire.c takes for malformed. */
+		if (xfr_query_parse(pkt, len, &xq) == XFR_P_OK)
+			v = DNS_Q_OK;
+	}
 	max = dns_reply_max(&q, tcp, z->edns_payload);
 	if (v != DNS_Q_OK || q.opcode != DNS_OPCODE_QUERY) {
 		atomic_fetch_add(&st->other, 1);
@@ -392,8 +402,15 @@ size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
 	snap_get_info(sn, &info);
 	if (dns_resp_init(&r, out, max, &q, DNS_RESP_AA, z->edns_payload) < 0)
 		return 0;
+	if (q.qtype == DNS_TYPE_IXFR && !tcp && pos.nleft == 0) {
+		/* RFC 1995 2: over UDP, the SOA alone tells the client
+		 * whether to come back over TCP. */
+		add_soa(&r, z, NULL, info.serial);
+		return dns_resp_finish(&r);
+	}
 	if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
-		/* Zone transfers are not offered (yet): refused. */
+		/* Over TCP, xfr.c takes them when transfers are set up:
+		 * refused here. */
 		atomic_fetch_add(&c->refused, 1);
 		dns_resp_set_rcode(&r, DNS_RCODE_REFUSED);
 		return dns_resp_finish(&r);
@@ -434,4 +451,17 @@ size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
 	atomic_fetch_add(&c->nxdomain, 1);
 	negative(&r, z, apex, info.serial, DNS_RCODE_NXDOMAIN);
 	return dns_resp_finish(&r);
+}
+
+size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
+		    const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
+		    struct dnsbl_stats *st)
+{
+	size_t n = answer(z, sn, pkt, len, tcp, out, st);
+
+	/* A secondary signs its SOA query before a transfer (RFC 8945). */
+	if (z->tsig && n)
+		n = xfr_tsig_answer(z->tsig, pkt, len, out, n,
+				    tcp ? DNS_TCP_MAX : DNS_UDP_MAX);
+	return n;
 }

@@ -36,6 +36,8 @@ struct dnsbl_dataset {
 	int64_t mtime_ns;
 };
 
+struct xfr_tsig_key;
+
 /* The zones served, built once from the configuration. */
 struct dnsbl_zones {
 	struct dnsbl_dataset ds[DNSBL_DATASETS_MAX];
@@ -51,6 +53,8 @@ struct dnsbl_zones {
 	uint32_t ttl;               /* answers (s) */
 	uint32_t neg_ttl;           /* SOA minimum: negative answers (s) */
 	uint16_t edns_payload;      /* UDP size we advertise and accept */
+	const struct xfr_tsig_key *tsig; /* sign answers to queries signed
+					  * with it (xfr.h); NULL: none */
 };
 
 /* Query counters of one zone (atomics: every worker adds to them). */

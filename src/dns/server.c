@@ -45,6 +45,7 @@
 #define LISTEN_MAX 16       /* listen addresses (count) */
 #define UDP_WAIT_MAX_US 10000 /* the longest coalescing wait (µs) */
 #define UDP_STREAM_US 2000  /* batches closer than this are a stream (µs) */
+#define XFR_MSGS_PER_EVENT 4 /* transfer messages per writable event */
 
 /* Something the workers read, swapped whole (a snapshot, the zones):
  * a worker holds a reference for a batch of queries. */
@@ -67,6 +68,9 @@ struct tcp_conn {
 	uint8_t out[2 + DNS_TCP_MAX];
 	size_t outlen, outoff;
 	uint64_t idle_t;
+	struct dns_xfr_stream *xs; /* a transfer being answered (xfr.c) */
+	struct held *xref;         /* ... from this snapshot, held */
+	unsigned xmsgs;            /* its messages this event */
 	struct tcp_conn *next;
 };
 
@@ -103,6 +107,7 @@ struct dns_server {
 	struct held *cur;  /* the snapshot (under snap_mu) */
 	struct held *zcur; /* the zones (under snap_mu) */
 	struct dnsbl_stats stats;
+	struct dns_xfr *xfr; /* borrowed, may be NULL */
 	struct sockaddr_storage addrs[LISTEN_MAX];
 	socklen_t addrlens[LISTEN_MAX];
 	unsigned naddrs;
@@ -161,9 +166,10 @@ static size_t view_answer(struct dns_server *srv, const struct view *v,
 }
 
 /*
- * Put @h in @slot, then wait for the batches still using the old one and
- * drop it here: unmapping a large snapshot takes milliseconds, and this
- * keeps that off the workers, whose queries it would hold up.
+ * Put @h in @slot, then wait (up to 100 ms) for the batches still using
+ * the old one and drop it here: unmapping a large snapshot takes
+ * milliseconds, and this keeps that off the workers, whose queries it
+ * would hold up.
  */
 static void swap_in(struct dns_server *srv, struct held **slot,
 		    struct held *h)
@@ -174,11 +180,13 @@ static void swap_in(struct dns_server *srv, struct held **slot,
 	old = *slot;
 	*slot = h;
 	pthread_mutex_unlock(&srv->snap_mu);
-	while (old && atomic_load(&old->refs) > 1) {
+	for (int i = 0; old && atomic_load(&old->refs) > 1 && i < 100; i++) {
 		struct timespec ms = {0, 1000000};
 
 		nanosleep(&ms, NULL);
 	}
+	/* A zone transfer holds its snapshot to the end: then the last of
+	 * it to finish drops it. */
 	held_put(old);
 }
 
@@ -213,8 +221,11 @@ int dns_server_reload(struct dns_server *srv)
 		snap_free(sn);
 		return TL_ENOMEM;
 	}
+	/* Only this thread swaps srv->cur: reading it unlocked is safe. */
+	dns_xfr_switch(srv->xfr, srv->cur ? srv->cur->p : NULL, sn);
 	swap_in(srv, &srv->cur, h);
 	snap_get_info(sn, &info);
+	dns_xfr_served(srv->xfr, info.serial);
 	log_info("dns", "serving snapshot serial %u: %llu IPv4 and %llu IPv6 "
 		 "listed, %llu in the history", info.serial,
 		 (unsigned long long)info.n4, (unsigned long long)info.n6,
@@ -362,6 +373,8 @@ static void tcp_close(struct tcp_conn *c)
 
 	ev_file_del(w->loop, c->fd);
 	ev_timer_del(w->loop, c->idle_t);
+	dns_xfr_stream_free(c->xs);
+	held_put(c->xref);
 	close(c->fd);
 	w->nconns--;
 	tl_free(c);
@@ -379,12 +392,38 @@ static void on_tcp_idle(struct ev_loop *l, uint64_t id, void *arg)
 
 static void on_tcp(struct ev_loop *l, int fd, unsigned mask, void *arg);
 
+/* A zone transfer query (xfr.c)? Then it has its answer started: a
+ * reply in c->out, or a stream that keeps @r. */
+static bool xfr_query(struct tcp_conn *c, struct held *r, size_t qlen,
+		      size_t *len)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	enum dns_xfr_verdict v;
+
+	if (getpeername(c->fd, (struct sockaddr *)&peer, &plen) < 0)
+		plen = 0;
+	v = dns_xfr_query(c->w->srv->xfr, r ? r->p : NULL, c->in + 2, qlen,
+			  (struct sockaddr *)&peer, plen, c->out + 2, len,
+			  &c->xs);
+	if (v == DNS_XFR_NOT)
+		return false;
+	if (v == DNS_XFR_STREAM) {
+		c->xref = r;
+		*len = 0;
+	} else {
+		held_put(r);
+	}
+	return true;
+}
+
 /* Answer the whole queries held; returns false when the connection is
  * closed. */
 static bool tcp_work(struct tcp_conn *c)
 {
 	struct dns_worker *w = c->w;
 
+	c->xmsgs = 0;
 	for (;;) {
 		size_t qlen, len;
 		struct view v;
@@ -402,9 +441,39 @@ static bool tcp_work(struct tcp_conn *c)
 			if (s <= 0)
 				goto close;
 			c->outoff += (size_t)s;
+			if (c->xs) { /* a transfer going out is not idle */
+				ev_timer_del(w->loop, c->idle_t);
+				c->idle_t = ev_timer_add(w->loop, TCP_IDLE_MS,
+							 on_tcp_idle, c);
+			}
 			continue;
 		}
 		c->outlen = c->outoff = 0;
+		if (c->xs) {
+			int rc;
+
+			/* A bounded share of the loop, then the others. */
+			if (c->xmsgs++ == XFR_MSGS_PER_EVENT) {
+				if (ev_file_set(w->loop, c->fd, EV_WRITE,
+						on_tcp, c) < 0)
+					goto close;
+				return true;
+			}
+			rc = dns_xfr_stream_next(c->xs, c->out + 2, DNS_TCP_MAX,
+						 &len);
+			if (rc < 0)
+				goto close;
+			if (rc > 0) {
+				c->out[0] = (uint8_t)(len >> 8);
+				c->out[1] = (uint8_t)len;
+				c->outlen = 2 + len;
+				continue;
+			}
+			dns_xfr_stream_free(c->xs);
+			c->xs = NULL;
+			held_put(c->xref);
+			c->xref = NULL;
+		}
 		if (c->inlen < 2)
 			break;
 		qlen = (size_t)c->in[0] << 8 | c->in[1];
@@ -413,8 +482,12 @@ static bool tcp_work(struct tcp_conn *c)
 		if (c->inlen < 2 + qlen)
 			break;
 		view_get(w->srv, &v);
-		len = view_answer(w->srv, &v, c->in + 2, qlen, true,
-				  c->out + 2);
+		len = 0;
+		if (w->srv->xfr && xfr_query(c, v.sn, qlen, &len))
+			v.sn = NULL; /* the stream holds it, or it is put */
+		else
+			len = view_answer(w->srv, &v, c->in + 2, qlen, true,
+					  c->out + 2);
 		view_put(&v);
 		memmove(c->in, c->in + 2 + qlen, c->inlen - 2 - qlen);
 		c->inlen -= 2 + qlen;
@@ -511,6 +584,7 @@ int dns_server_new(const struct dns_setup *su, struct dns_server **out)
 
 	if (!srv)
 		return TL_ENOMEM;
+	srv->xfr = su->xfr;
 	pthread_mutex_init(&srv->snap_mu, NULL);
 	/* The zones of the setup are borrowed: never dropped here. */
 	srv->zcur = held_new((void *)su->zones, NULL);

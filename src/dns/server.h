@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "dnsbl.h"
+#include "xfr.h"
 
 struct dns_server;
 
@@ -19,6 +20,7 @@ struct dns_setup {
 	const struct dnsbl_zones *zones; /* borrowed */
 	const char *snap_path;  /* the snapshot file the server maps */
 	unsigned udp_wait_us;   /* UDP coalescing wait under a stream (µs) */
+	struct dns_xfr *xfr;    /* borrowed; NULL: transfers refused */
 };
 
 /*

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/* xfr_tsig.c -- TSIG (RFC 8945) with HMAC-SHA256 for zone transfers,
+ * NOTIFY and the SOA queries secondaries send before a transfer
+ *
+ * One key, from [dns] tsig_key. A signed query is checked (MAC and time);
+ * every message of the answer is signed (RFC 8945 5.3.1 allows signing
+ * only every hundredth; every one is simpler and costs little next to a
+ * 16 KiB message). HMAC through OpenSSL's EVP_MAC.
+ */
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "trapline/err.h"
+#include "trapline/log.h"
+#include "xfr_int.h"
+
+#define TYPE_TSIG 250
+#define CLASS_ANY 255
+#define FUDGE 300 /* seconds of clock difference accepted (RFC 8945 10) */
+
+/* "hmac-sha256." in wire form */
+static const uint8_t alg_name[] = "\x0bhmac-sha256";
+#define ALG_LEN 13 /* with the root label */
+
+static inline uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put48(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 5; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static inline uint8_t lower(uint8_t c)
+{
+	return (uint8_t)((unsigned)(c - 'A') < 26u ? c + ('a' - 'A') : c);
+}
+
+int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k)
+{
+	const char *c1 = strchr(text, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	uint8_t raw[sizeof(k->secret) + 4];
+	size_t b64, pad = 0;
+	int n;
+
+	memset(k, 0, sizeof(*k));
+	if (!c2 || (size_t)(c2 - c1 - 1) != 11 ||
+	    strncasecmp(c1 + 1, "hmac-sha256", 11) != 0)
+		return TL_ESYNTAX;
+	if (dns_name_from_text(text, (size_t)(c1 - text), k->name,
+			       &k->name_len) < 0)
+		return TL_ESYNTAX;
+	b64 = strlen(c2 + 1);
+	if (b64 == 0 || b64 % 4 || b64 / 4 * 3 > sizeof(raw))
+		return TL_ESYNTAX;
+	n = EVP_DecodeBlock(raw, (const unsigned char *)c2 + 1, (int)b64);
+	if (n < 0)
+		return TL_ESYNTAX;
+	if (c2[b64] == '=')
+		pad++;
+	if (c2[b64 - 1] == '=')
+		pad++;
+	if ((size_t)n <= pad || (size_t)n - pad > sizeof(k->secret))
+		return TL_ESYNTAX;
+	k->secret_len = (size_t)n - pad;
+	memcpy(k->secret, raw, k->secret_len);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return 0;
+}
+
+/* HMAC-SHA256 over the pieces @p[i] of @n[i] bytes. */
+static int hmac(const struct xfr_tsig_key *k, const uint8_t *const *p,
+		const size_t *n, unsigned parts, uint8_t out[32])
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	OSSL_PARAM params[2];
+	size_t outl = 0;
+	unsigned i;
+	int ok;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	ok = ctx && EVP_MAC_init(ctx, k->secret, k->secret_len, params);
+	for (i = 0; ok && i < parts; i++)
+		ok = EVP_MAC_update(ctx, p[i], n[i]);
+	ok = ok && EVP_MAC_final(ctx, out, &outl, 32) && outl == 32;
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return ok ? 0 : TL_EINVAL;
+}
+
+/* Skip a name at *pos (labels, or labels ending in a pointer), inside
+ * @len; copy it lower-cased into @out (when not NULL) if it is not
+ * compressed. Returns false when it does not read. */
+static bool read_name(const uint8_t *pkt, size_t len, size_t *pos,
+		      uint8_t *out, size_t *out_len, bool *compressed)
+{
+	size_t p = *pos, o = 0;
+
+	*compressed = false;
+	for (;;) {
+		uint8_t l;
+
+		if (p >= len)
+			return false;
+		l = pkt[p];
+		if ((l & 0xc0) == 0xc0) {
+			if (p + 2 > len)
+				return false;
+			*compressed = true;
+			*pos = p + 2;
+			return true;
+		}
+		if (l > DNS_LABEL_MAX || o + 1u + l > DNS_NAME_MAX ||
+		    p + 1u + l > len)
+			return false;
+		if (out) {
+			size_t i;
+
+			out[o] = l;
+			for (i = 1; i <= l; i++)
+				out[o + i] = lower(pkt[p + i]);
+		}
+		o += 1u + l;
+		p += 1u + l;
+		if (!l) {
+			*pos = p;
+			if (out_len)
+				*out_len = o;
+			return true;
+		}
+	}
+}
+
+static bool skip_rr(const uint8_t *pkt, size_t len, size_t *pos)
+{
+	bool c;
+
+	if (!read_name(pkt, len, pos, NULL, NULL, &c) || *pos + 10 > len)
+		return false;
+	*pos += 10u + get16(pkt + *pos + 8);
+	return *pos <= len;
+}
+
+/* Reads the query (@len untrusted bytes) record by record, each bounded by
+ * @len; the TSIG must be the last record, its names uncompressed, its
+ * data exactly its RDLENGTH. */
+enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
+				  const uint8_t *pkt, size_t len, int64_t now,
+				  struct xfr_tsig *t)
+{
+	uint8_t owner[DNS_NAME_MAX], alg[DNS_NAME_MAX], hdr[DNS_HEADER_SIZE],
+		vars[DNS_NAME_MAX * 2 + 32], mac[32];
+	size_t pos = DNS_HEADER_SIZE, tsig_off, owner_len, alg_len, rd, rdend,
+	       macsize, olen, v = 0;
+	unsigned qd, total, i;
+	uint64_t tsigned = 0;
+	bool comp;
+
+	memset(t, 0, sizeof(*t));
+	if (len < DNS_HEADER_SIZE)
+		return XFR_TSIG_NONE;
+	qd = get16(pkt + 4);
+	total = (unsigned)get16(pkt + 6) + get16(pkt + 8) + get16(pkt + 10);
+	if (!get16(pkt + 10))
+		return XFR_TSIG_NONE;
+	for (i = 0; i < qd; i++)
+		if (!read_name(pkt, len, &pos, NULL, NULL, &comp) ||
+		    (pos += 4) > len)
+			return XFR_TSIG_BAD;
+	for (i = 0; i + 1 < total; i++)
+		if (!skip_rr(pkt, len, &pos))
+			return XFR_TSIG_BAD;
+	tsig_off = pos;
+	if (!read_name(pkt, len, &pos, owner, &owner_len, &comp) ||
+	    pos + 10 > len || get16(pkt + pos) != TYPE_TSIG)
+		return XFR_TSIG_NONE;
+	if (comp || get16(pkt + pos + 2) != CLASS_ANY)
+		return XFR_TSIG_BAD;
+	rd = pos + 10;
+	rdend = rd + get16(pkt + pos + 8);
+	if (rdend != len)
+		return XFR_TSIG_BAD;
+	pos = rd;
+	if (!read_name(pkt, rdend, &pos, alg, &alg_len, &comp) || comp ||
+	    pos + 10 > rdend)
+		return XFR_TSIG_BAD;
+	for (i = 0; i < 6; i++)
+		tsigned = tsigned << 8 | pkt[pos + i];
+	t->fudge = get16(pkt + pos + 6);
+	macsize = get16(pkt + pos + 8);
+	pos += 10;
+	if (pos + macsize + 6 > rdend)
+		return XFR_TSIG_BAD;
+	t->orig_id = get16(pkt + pos + macsize);
+	olen = get16(pkt + pos + macsize + 4);
+	if (pos + macsize + 6 + olen != rdend)
+		return XFR_TSIG_BAD;
+	if (owner_len != k->name_len || memcmp(owner, k->name, owner_len) ||
+	    alg_len != ALG_LEN || memcmp(alg, alg_name, ALG_LEN) ||
+	    macsize != 32 || olen > 64)
+		return XFR_TSIG_BAD; /* BADKEY */
+	/* RFC 8945 4.3.3: the message without its TSIG, the original ID,
+	 * ARCOUNT one less; then the TSIG variables. */
+	memcpy(hdr, pkt, DNS_HEADER_SIZE);
+	put16(hdr, t->orig_id);
+	put16(hdr + 10, (uint16_t)(get16(pkt + 10) - 1));
+	memcpy(vars + v, owner, owner_len);
+	v += owner_len;
+	put16(vars + v, CLASS_ANY);
+	memset(vars + v + 2, 0, 4); /* TTL */
+	v += 6;
+	memcpy(vars + v, alg, alg_len);
+	v += alg_len;
+	memcpy(vars + v, pkt + rd + alg_len, 8); /* time, fudge */
+	v += 8;
+	memcpy(vars + v, pkt + pos + macsize + 2, 4 + olen); /* error, other */
+	v += 4 + olen;
+	{
+		const uint8_t *p[3] = {hdr, pkt + DNS_HEADER_SIZE, vars};
+		size_t n[3] = {DNS_HEADER_SIZE, tsig_off - DNS_HEADER_SIZE, v};
+
+		if (hmac(k, p, n, 3, mac) < 0 ||
+		    CRYPTO_memcmp(mac, pkt + pos, 32) != 0)
+			return XFR_TSIG_BAD; /* BADSIG */
+	}
+	if ((int64_t)tsigned > now + t->fudge ||
+	    (int64_t)tsigned < now - (int64_t)t->fudge)
+		return XFR_TSIG_BAD; /* BADTIME */
+	memcpy(t->mac, mac, 32);
+	t->mac_len = 32;
+	return XFR_TSIG_OK;
+}
+
+int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
+		  uint8_t *msg, size_t *len, size_t max, int64_t now)
+{
+	uint8_t vars[DNS_NAME_MAX + 32], prior[2], mac[32];
+	size_t need = k->name_len + 10 + ALG_LEN + 10 + 32 + 6, v = 0, o;
+	const uint8_t *p[4];
+	size_t n[4];
+	unsigned parts = 0;
+
+	if (*len < DNS_HEADER_SIZE || *len + need > max)
+		return TL_ENOSPC;
+	if (t->mac_len) { /* an answer: the request's or prior MAC first */
+		put16(prior, (uint16_t)t->mac_len);
+		p[parts] = prior;
+		n[parts++] = 2;
+		p[parts] = t->mac;
+		n[parts++] = t->mac_len;
+	}
+	p[parts] = msg;
+	n[parts++] = *len;
+	/* RFC 8945 5.3.1: messages after the first of an answer cover the
+	 * prior MAC, the message and the timers only. */
+	if (!t->signed_one) {
+		memcpy(vars, k->name, k->name_len);
+		v = k->name_len;
+		put16(vars + v, CLASS_ANY);
+		memset(vars + v + 2, 0, 4);
+		v += 6;
+		memcpy(vars + v, alg_name, ALG_LEN);
+		v += ALG_LEN;
+	}
+	put48(vars + v, (uint64_t)now);
+	put16(vars + v + 6, FUDGE);
+	v += 8;
+	if (!t->signed_one) {
+		memset(vars + v, 0, 4); /* error, other length */
+		v += 4;
+	}
+	p[parts] = vars;
+	n[parts++] = v;
+	if (hmac(k, p, n, parts, mac) < 0)
+		return TL_EINVAL;
+	o = *len;
+	memcpy(msg + o, k->name, k->name_len);
+	o += k->name_len;
+	put16(msg + o, TYPE_TSIG);
+	put16(msg + o + 2, CLASS_ANY);
+	memset(msg + o + 4, 0, 4);
+	put16(msg + o + 8, (uint16_t)(ALG_LEN + 10 + 32 + 6));
+	o += 10;
+	memcpy(msg + o, alg_name, ALG_LEN);
+	o += ALG_LEN;
+	put48(msg + o, (uint64_t)now);
+	put16(msg + o + 6, FUDGE);
+	put16(msg + o + 8, 32);
+	o += 10;
+	memcpy(msg + o, mac, 32);
+	o += 32;
+	memcpy(msg + o, msg, 2); /* original ID: the message's */
+	memset(msg + o + 2, 0, 4);
+	o += 6;
+	put16(msg + 10, (uint16_t)(get16(msg + 10) + 1));
+	*len = o;
+	memcpy(t->mac, mac, 32);
+	t->mac_len = 32;
+	t->signed_one = true;
+	return 0;
+}
+
+size_t xfr_tsig_answer(const struct xfr_tsig_key *k, const uint8_t *q,
+		       size_t qlen, uint8_t *out, size_t n, size_t max)
+{
+	struct xfr_tsig t;
+	int64_t now = time(NULL);
+
+	if (xfr_tsig_verify(k, q, qlen, now, &t) != XFR_TSIG_OK)
+		return n;
+	xfr_tsig_sign(k, &t, out, &n, max, now);
+	return n;
+}

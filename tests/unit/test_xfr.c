@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT */
+/* test_xfr.c -- zone transfers: the transfer query, the message packer,
+ * the IXFR journal's codec, its diff of two snapshots, damage refused
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns/xfr_int.h"
+#include "policy/snapshot.h"
+#include "trapline/alloc.h"
+#include "trapline/config.h"
+#include "trapline/err.h"
+
+static struct dnsbl_zones zones;
+
+static int setup_zones(void **state)
+{
+	(void)state;
+	return dnsbl_zones_init(&zones, "bl.test", "ns1.test ns2.test",
+				"hostmaster.test", "Listed $ %k");
+}
+
+static size_t build_query(uint8_t *p, uint16_t qtype, const char *zone,
+			  bool soa, uint32_t serial)
+{
+	size_t n = 12, l;
+	uint8_t name[DNS_NAME_MAX];
+
+	memset(p, 0, 12);
+	p[0] = 0x12;
+	p[1] = 0x34;
+	p[5] = 1;
+	assert_int_equal(dns_name_from_text(zone, strlen(zone), name, &l), 0);
+	memcpy(p + n, name, l);
+	n += l;
+	p[n++] = (uint8_t)(qtype >> 8);
+	p[n++] = (uint8_t)qtype;
+	p[n++] = 0;
+	p[n++] = 1;
+	if (soa) {
+		static const uint8_t tail[] = {0xc0, 12, 0, 6, 0, 1, 0, 0, 0,
+					       0, 0, 22, 0, 0};
+		p[9] = 1;
+		memcpy(p + n, tail, sizeof(tail));
+		n += sizeof(tail);
+		p[n++] = (uint8_t)(serial >> 24);
+		p[n++] = (uint8_t)(serial >> 16);
+		p[n++] = (uint8_t)(serial >> 8);
+		p[n++] = (uint8_t)serial;
+		memset(p + n, 0, 16);
+		n += 16;
+	}
+	return n;
+}
+
+static void test_query_parse(void **state)
+{
+	uint8_t p[512];
+	struct xfr_query q;
+	size_t n;
+
+	(void)state;
+	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+	p[13] = 'B';
+	assert_int_equal(xfr_query_parse(p, n, &q), XFR_P_OK);
+	assert_int_equal(q.id, 0x1234);
+	assert_int_equal(q.qtype, DNS_TYPE_AXFR);
+	assert_memory_equal(q.qname_lc, zones.bl, zones.bl_len);
+	assert_int_equal(q.qname[1], 'B'); /* echoed as asked */
+	n = build_query(p, DNS_TYPE_IXFR, "bl.test", true, 4000000000u);
+	assert_int_equal(xfr_query_parse(p, n, &q), XFR_P_OK);
+	assert_true(q.has_serial);
+	assert_int_equal(q.serial, 4000000000u);
+	/* An IXFR without its SOA, or with the SOA cut short. */
+	n = build_query(p, DNS_TYPE_IXFR, "bl.test", false, 0);
+	assert_int_equal(xfr_query_parse(p, n, &q), XFR_P_FORMERR);
+	n = build_query(p, DNS_TYPE_IXFR, "bl.test", true, 1);
+	assert_int_equal(xfr_query_parse(p, n - 1, &q), XFR_P_FORMERR);
+	/* Other queries are not ours; a response is not a query. */
+	n = build_query(p, DNS_TYPE_A, "bl.test", false, 0);
+	assert_int_equal(xfr_query_parse(p, n, &q), XFR_P_NOT);
+	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+	p[2] |= 0x80;
+	assert_int_equal(xfr_query_parse(p, n, &q), XFR_P_NOT);
+	assert_int_equal(xfr_query_parse(p, 5, &q), XFR_P_NOT);
+}
+
+/* Read the name at @off of @m (following pointers, which must point
+ * backwards) into text. */
+static void name_at(const uint8_t *m, size_t len, size_t off, char *out)
+{
+	size_t o = 0, hops = 0;
+
+	for (;;) {
+		uint8_t l;
+
+		assert_true(off < len);
+		l = m[off];
+		if ((l & 0xc0) == 0xc0) {
+			size_t to = (size_t)(l & 0x3f) << 8 | m[off + 1];
+
+			assert_true(to < off);
+			assert_true(++hops < 128);
+			off = to;
+			continue;
+		}
+		if (!l)
+			break;
+		memcpy(out + o, m + off + 1, l);
+		o += l;
+		out[o++] = '.';
+		off += 1u + l;
+	}
+	out[o] = '\0';
+}
+
+/* Walk the answers of message @m; returns the count, checks owners. */
+static unsigned walk(const uint8_t *m, size_t len, char names[][300],
+		     unsigned max)
+{
+	size_t p = 12;
+	unsigned an = (unsigned)(m[6] << 8 | m[7]), i;
+
+	while (m[p])
+		p += 1u + m[p];
+	p += 5;
+	for (i = 0; i < an; i++) {
+		size_t rdlen;
+
+		if (i < max)
+			name_at(m, len, p, names[i]);
+		while (m[p] && (m[p] & 0xc0) != 0xc0)
+			p += 1u + m[p];
+		p += m[p] ? 2 : 1;
+		rdlen = (size_t)m[p + 8] << 8 | m[p + 9];
+		p += 10 + rdlen;
+	}
+	assert_int_equal(p, len);
+	return an;
+}
+
+static void test_packer(void **state)
+{
+	static uint8_t buf[DNS_TCP_MAX];
+	static char names[2000][300];
+	struct xfr_query q;
+	struct xfr_msg m;
+	struct xfr_name n;
+	struct snap_listing li = {SNAP_SPAM | SNAP_AUTH, 20000, 20400};
+	struct tl_ip ip;
+	uint8_t p[512];
+	unsigned i, added = 0, total = 0, msgs = 0;
+	size_t len;
+
+	(void)state;
+	len = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+	assert_int_equal(xfr_query_parse(p, len, &q), XFR_P_OK);
+	/* 3000 names of two A and a TXT: several messages, each within
+	 * XFR_MSG_TARGET, every owner readable. */
+	i = 0;
+	while (i < 3000) {
+		unsigned got;
+
+		assert_int_equal(xfr_msg_init(&m, buf, XFR_MSG_TARGET, &q, 0),
+				 0);
+		added = 0;
+		while (i < 3000) {
+			tl_ip_from_v4(&ip, 0x51020000u + i * 7u);
+			xfr_name_render(&zones, &ip, &li, false, false, &n);
+			if (xfr_msg_add_name(&m, &zones, &n, n.codes, true) < 0)
+				break;
+			added++;
+			i++;
+		}
+		assert_true(added > 0);
+		len = xfr_msg_finish(&m);
+		assert_true(len <= XFR_MSG_TARGET);
+		got = walk(buf, len, names, 2000);
+		assert_int_equal(got, added * 3);
+		/* The first name of the message, A, A, TXT. */
+		tl_ip_from_v4(&ip, 0x51020000u + (i - added) * 7u);
+		{
+			char want[300];
+
+			snprintf(want, sizeof(want), "%u.%u.%u.%u.bl.test.",
+				 ip.a[3], ip.a[2], ip.a[1], ip.a[0]);
+			assert_string_equal(names[0], want);
+			assert_string_equal(names[2], want);
+		}
+		total += added;
+		msgs++;
+	}
+	assert_int_equal(total, 3000);
+	assert_true(msgs > 1 && msgs < 20);
+
+	/* IPv6 and the mapped test point: nibble names. */
+	assert_int_equal(tl_ip_parse("2a02:c7f::1", 11, &ip), 0);
+	xfr_name_render(&zones, &ip, &li, false, false, &n);
+	assert_int_equal(n.rel_len, 64);
+	assert_int_equal(n.rel[1], '1');
+	assert_int_equal(n.rel[63], '2');
+	tl_ip_from_v4(&ip, 0x7f000002);
+	xfr_name_render(&zones, &ip, &li, true, true, &n);
+	assert_int_equal(n.rel_len, 64);
+	assert_memory_equal(n.txt, "\x13RFC 5782 test point", 20);
+	/* A long TXT is split in strings of 255. */
+	{
+		struct dnsbl_zones z2 = zones;
+		char t[700];
+
+		memset(t, 'x', sizeof(t) - 1);
+		t[sizeof(t) - 1] = '\0';
+		snprintf(z2.txt, sizeof(z2.txt), "%s", t);
+		tl_ip_from_v4(&ip, 0x51020304);
+		xfr_name_render(&z2, &ip, &li, false, false, &n);
+		assert_int_equal(n.txt_len, 699 + 3);
+		assert_int_equal(n.txt[0], 255);
+		assert_int_equal(n.txt[256], 255);
+		assert_int_equal(n.txt[512], 699 - 510);
+	}
+}
+
+static void test_rr_codec(void **state)
+{
+	uint8_t buf[4096];
+	struct ixfr_rr rr = {(const uint8_t *)"\x03" "160\x02" "69", 7,
+			     DNS_TYPE_A, 300, (const uint8_t *)"\x7f\0\0\2", 4},
+		       back;
+	size_t n;
+
+	(void)state;
+	n = ixfr_rr_write(buf, sizeof(buf), &rr);
+	assert_int_equal(n, 1 + 7 + 8 + 4);
+	assert_int_equal(ixfr_rr_read(buf, n, &back), n);
+	assert_int_equal(back.rel_len, 7);
+	assert_memory_equal(back.rel, rr.rel, 7);
+	assert_int_equal(back.type, DNS_TYPE_A);
+	assert_int_equal(back.ttl, 300);
+	assert_int_equal(back.rdlen, 4);
+	assert_int_equal(ixfr_rr_read(buf, n - 1, &back), 0); /* cut */
+	buf[1] = 64; /* a label too long */
+	assert_int_equal(ixfr_rr_read(buf, n, &back), 0);
+	buf[1] = 3;
+	buf[5] = 0; /* an empty label inside */
+	assert_int_equal(ixfr_rr_read(buf, n, &back), 0);
+	assert_int_equal(ixfr_rr_write(buf, 10, &rr), 0); /* no room */
+}
+
+static void put32b(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* A journal image of @nrec records of one A each, serials 10, 20, ... */
+static size_t image(uint8_t *p, uint32_t tag, unsigned nrec)
+{
+	struct ixfr_rr rr = {(const uint8_t *)"\x01" "1", 2, DNS_TYPE_A, 300,
+			     (const uint8_t *)"\x7f\0\0\2", 4};
+	size_t o = IXFR_FILE_HDR;
+	unsigned i;
+
+	memcpy(p, IXFR_FILE_MAGIC, 8);
+	put32b(p + 8, tag);
+	put32b(p + 12, ixfr_crc(p, 12));
+	for (i = 0; i < nrec; i++) {
+		uint8_t *h = p + o;
+		size_t b = ixfr_rr_write(h + IXFR_REC_HDR, 256, &rr);
+
+		b += ixfr_rr_write(h + IXFR_REC_HDR + b, 256, &rr);
+		memset(h, 0, IXFR_REC_HDR);
+		put32b(h, IXFR_REC_MAGIC);
+		put32b(h + 4, IXFR_REC_VERSION);
+		put32b(h + 8, 10 * (i + 1));
+		put32b(h + 12, 10 * (i + 2));
+		h[23] = 1; /* one deleted */
+		h[31] = 1; /* one added */
+		h[39] = (uint8_t)b;
+		put32b(h + 40, ixfr_crc(h + IXFR_REC_HDR, b));
+		put32b(h + 44, ixfr_crc(h, 44));
+		o += IXFR_REC_HDR + b;
+	}
+	return o;
+}
+
+static void test_scan(void **state)
+{
+	uint8_t p[4096];
+	struct ixfr_scan s;
+	size_t n;
+
+	(void)state;
+	n = image(p, 77, 3);
+	assert_int_equal(ixfr_journal_scan(p, n, 77, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_false(s.cut);
+	assert_int_equal(s.good_len, n);
+	assert_int_equal(s.recs[2].from, 30);
+	assert_int_equal(s.recs[2].to, 40);
+	tl_free(s.recs);
+	/* Another zone's journal. */
+	assert_int_equal(ixfr_journal_scan(p, n, 78, &s), TL_ECORRUPT);
+	/* Cut inside the last record: the rest is kept. */
+	assert_int_equal(ixfr_journal_scan(p, n - 3, 77, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_true(s.cut);
+	tl_free(s.recs);
+	/* A flipped byte in a body, in a header. */
+	p[n - 2] ^= 1;
+	assert_int_equal(ixfr_journal_scan(p, n, 77, &s), TL_ECORRUPT);
+	assert_non_null(strstr(s.why, "body checksum"));
+	n = image(p, 77, 3);
+	p[IXFR_FILE_HDR + 9] ^= 1;
+	assert_int_equal(ixfr_journal_scan(p, n, 77, &s), TL_ECORRUPT);
+	assert_int_equal(ixfr_journal_scan(p, 3, 77, &s), TL_ECORRUPT);
+	/* Serials that do not chain. */
+	n = image(p, 77, 2);
+	{
+		uint8_t *h = p + IXFR_FILE_HDR + IXFR_REC_HDR + 30;
+
+		put32b(h + 8, 99);
+
+		put32b(h + 44, ixfr_crc(h, 44));
+	}
+	assert_int_equal(ixfr_journal_scan(p, n, 77, &s), TL_ECORRUPT);
+	assert_non_null(strstr(s.why, "serials"));
+}
+
+static void test_tsig(void **state)
+{
+	struct xfr_tsig_key k, other;
+	struct xfr_tsig t = {0}, v;
+	uint8_t p[1024];
+	size_t n, signed_len;
+
+	(void)state;
+	assert_int_equal(xfr_tsig_key_parse("Xfr.Key:hmac-sha256:"
+					    "c2VjcmV0c2VjcmV0c2VjcmV0", &k), 0);
+	assert_int_equal(k.secret_len, 18);
+	assert_memory_equal(k.name, "\x03xfr\x03key", 9); /* lower case */
+	assert_int_equal(xfr_tsig_key_parse("k:hmac-md5:c2VjcmV0", &other),
+			 TL_ESYNTAX);
+	assert_int_equal(xfr_tsig_key_parse("k:hmac-sha256:c2Vj!", &other),
+			 TL_ESYNTAX);
+	assert_int_equal(xfr_tsig_key_parse("xfr.key:hmac-sha256:b3RoZXI=",
+					    &other), 0);
+	assert_int_equal(other.secret_len, 5);
+	/* A request signed as NOTIFY is: it verifies with the key, at a
+	 * time within the fudge, and with nothing changed. */
+	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000, &v), XFR_TSIG_NONE);
+	assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, sizeof(p), 1000), 0);
+	signed_len = n;
+	assert_int_equal(p[11], 1); /* ARCOUNT */
+	assert_int_equal(xfr_tsig_verify(&k, p, n, 1100, &v), XFR_TSIG_OK);
+	assert_int_equal(v.mac_len, 32);
+	assert_memory_equal(v.mac, t.mac, 32);
+	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000 + 301, &v),
+			 XFR_TSIG_BAD); /* too late */
+	assert_int_equal(xfr_tsig_verify(&other, p, n, 1000, &v),
+			 XFR_TSIG_BAD); /* another secret */
+	p[13] ^= 1;
+	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000, &v), XFR_TSIG_BAD);
+	p[13] ^= 1;
+	assert_int_equal(xfr_tsig_verify(&k, p, n - 1, 1000, &v),
+			 XFR_TSIG_BAD); /* cut */
+	/* No room: nothing changes. */
+	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+	assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, n + 10, 1000),
+			 TL_ENOSPC);
+	assert_int_equal(p[11], 0);
+	assert_true(signed_len > n);
+}
+
+/* ---- the diff of two real snapshots ------------------------------------ */
+
+static void add_ev(struct tl_store *s, const char *ip, tl_day day,
+		   enum tl_kind kind)
+{
+	struct tl_event ev;
+
+	tl_event_init(&ev);
+	assert_int_equal(tl_ip_parse(ip, strlen(ip), &ev.ip), 0);
+	ev.time = (int64_t)day * 86400 + 3600;
+	ev.kind = (uint8_t)kind;
+	assert_int_equal(tl_store_append(s, &ev), 0);
+}
+
+static void test_journal_diff(void **state)
+{
+	struct tl_store_opts o = {1ull << 30, false};
+	char dir[64] = "/tmp/test_xfr_XXXXXX", st[128], p1[128], p2[128],
+	     jp[128], cmd[160];
+	tl_day today = tl_day_from_civil(2026, 11, 27);
+	struct tl_config cfg;
+	struct tl_policy pol;
+	struct snap_info info;
+	struct ixfr_journal j;
+	struct ixfr_rec *chain;
+	struct tl_store *s;
+	struct snap *a, *b;
+	size_t n;
+	int fd;
+	uint32_t tag = ixfr_zone_tag(zones.bl, zones.bl_len);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(st, sizeof(st), "%s/store", dir);
+	snprintf(p1, sizeof(p1), "%s/1.snap", dir);
+	snprintf(p2, sizeof(p2), "%s/2.snap", dir);
+	snprintf(jp, sizeof(jp), "%s/bl.ixfr", dir);
+	tl_config_defaults(&cfg);
+	tl_policy_from_config(&pol, &cfg);
+	assert_int_equal(tl_store_open(st, TL_STORE_WRITE, &o, &s), 0);
+	add_ev(s, "81.2.69.160", today - 1, TL_KIND_SPAM);
+	add_ev(s, "81.2.69.161", today - 1, TL_KIND_SPAM);
+	add_ev(s, "2a02:c7f::1", today - 1, TL_KIND_SPAM);
+	assert_int_equal(tl_store_commit(s), 0);
+	assert_int_equal(snap_build(s, &pol, today, 100, p1, &info), 0);
+	add_ev(s, "81.2.69.161", today, TL_KIND_AUTH); /* A and TXT change */
+	add_ev(s, "81.2.69.170", today, TL_KIND_MALWARE); /* new */
+	assert_int_equal(tl_store_commit(s), 0);
+	assert_int_equal(snap_build(s, &pol, today, 200, p2, &info), 0);
+	tl_store_close(s);
+	assert_int_equal(snap_load(p1, &a), 0);
+	assert_int_equal(snap_load(p2, &b), 0);
+
+	assert_int_equal(ixfr_journal_open(&j, jp, tag, 5, 1 << 20), 0);
+	assert_int_equal(ixfr_journal_append(&j, &zones, a, b), 0);
+	assert_int_equal(j.n, 1);
+	assert_int_equal(j.recs[0].from, 100);
+	assert_int_equal(j.recs[0].to, 200);
+	assert_int_equal(j.recs[0].ndel, 1); /* .161's old TXT */
+	assert_int_equal(j.recs[0].nadd, 4); /* .161 A+TXT, .170 A+TXT */
+	assert_int_equal(ixfr_journal_chain(&j, 100, 200, &chain, &n, &fd), 0);
+	assert_int_equal(n, 1);
+	close(fd);
+	tl_free(chain);
+	assert_int_equal(ixfr_journal_chain(&j, 50, 200, &chain, &n, &fd),
+			 TL_ENOENT);
+	/* The same pair again does not chain from 200: reset, rewritten. */
+	assert_int_equal(ixfr_journal_append(&j, &zones, a, b), 0);
+	assert_int_equal(j.n, 1);
+	ixfr_journal_close(&j);
+	/* Reopened: the same index. */
+	assert_int_equal(ixfr_journal_open(&j, jp, tag, 5, 1 << 20), 0);
+	assert_int_equal(j.n, 1);
+	assert_int_equal(j.recs[0].nadd, 4);
+	ixfr_journal_close(&j);
+	/* Too small a bound: not journalled, and the journal is empty. */
+	assert_int_equal(ixfr_journal_open(&j, jp, tag, 5, 100), 0);
+	assert_int_equal(ixfr_journal_append(&j, &zones, a, b), TL_ELIMIT);
+	assert_int_equal(j.n, 0);
+	/* Going backwards (RFC 1982) resets it too. */
+	assert_int_equal(ixfr_journal_append(&j, &zones, b, a), 0);
+	assert_int_equal(j.n, 0);
+	ixfr_journal_close(&j);
+	/* The SOA a transfer carries is the one the server answers. */
+	{
+		uint8_t q[512], out[4096], rd[XFR_RDATA_MAX];
+		struct dnsbl_stats dst;
+		size_t len, ql, rl;
+
+		memset(&dst, 0, sizeof(dst));
+		ql = build_query(q, DNS_TYPE_SOA, "bl.test", false, 0);
+		len = dnsbl_answer(&zones, b, q, ql, false, out, &dst);
+		assert_int_equal(out[7], 1); /* one answer */
+		rl = xfr_soa_rdata(&zones, 200, rd);
+		/* serial and timers (the names may be compressed there) */
+		assert_memory_equal(out + len - 20, rd + rl - 20, 20);
+		/* and the TTL */
+		assert_memory_equal(out + ql + 6, "\0\0\x01\x2c", 4);
+	}
+
+	snap_free(a);
+	snap_free(b);
+	tl_config_free(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_query_parse),
+		cmocka_unit_test(test_packer),
+		cmocka_unit_test(test_rr_codec),
+		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_tsig),
+		cmocka_unit_test(test_journal_diff),
+	};
+
+	return cmocka_run_group_tests(tests, setup_zones, NULL);
+}
