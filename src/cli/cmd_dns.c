@@ -192,6 +192,7 @@ int cmd_dns(int argc, char **argv)
 		ex = EXIT_USAGE;
 		goto out;
 	}
+	dnsbl_zones_set_chaos(&zones, c.cfg.dns_version, c.cfg.dns_identity);
 	if (dnsbl_datasets_load(&zones, c.cfg.dns_dataset) < 0) {
 		ex = EXIT_DATAERR;
 		goto out;

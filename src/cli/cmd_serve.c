@@ -230,6 +230,8 @@ static int dns_side_start(struct dns_side *d, struct cli_common *c,
 	if (dnsbl_zones_init(&d->zones, c->cfg.dns_zone, c->cfg.dns_ns,
 			     c->cfg.dns_hostmaster, c->cfg.dns_txt) < 0)
 		return TL_ESYNTAX;
+	dnsbl_zones_set_chaos(&d->zones, c->cfg.dns_version,
+			      c->cfg.dns_identity);
 	d->datasets = c->cfg.dns_dataset;
 	rc = dnsbl_datasets_load(&d->zones, d->datasets);
 	if (rc < 0)

@@ -133,6 +133,12 @@ static const struct key keys[] = {
 	 "microseconds a UDP worker under a steady stream of queries waits "
 	 "before reading again, to take several in one call (0 to 10000; "
 	 "0: never wait)"},
+	{"dns", "version", K_STR, OFF(dns_version), "",
+	 "the text CHAOS TXT version.bind and version.server get; empty: "
+	 "such queries are refused"},
+	{"dns", "identity", K_STR, OFF(dns_identity), "",
+	 "the text CHAOS TXT hostname.bind and id.server (RFC 4892) get; "
+	 "empty: refused"},
 	{"dns", "refresh", K_SECONDS, OFF(dns_refresh), "60s",
 	 "how often the snapshot is compiled again from the store"},
 	{"dns", "ns", K_STR, OFF(dns_ns), "localhost",

@@ -336,6 +336,45 @@ static size_t dataset_answer(const struct dnsbl_zones *z,
 	return dns_resp_finish(&r);
 }
 
+void dnsbl_zones_set_chaos(struct dnsbl_zones *z, const char *version,
+			   const char *identity)
+{
+	snprintf(z->version, sizeof(z->version), "%s", version);
+	snprintf(z->identity, sizeof(z->identity), "%s", identity);
+}
+
+/* The CHAOS TXT text configured for the question's name, or NULL. */
+static const char *chaos_text(const struct dnsbl_zones *z,
+			      const struct dns_query *q)
+{
+	static const struct {
+		const char *wire; /* the name, wire form */
+		size_t len;
+		bool version;     /* else the identity */
+	} names[] = {
+		{"\7version\4bind", 14, true},
+		{"\7version\6server", 16, true},
+		{"\10hostname\4bind", 15, false},
+		{"\2id\6server", 11, false},
+	};
+	struct dns_zone_pos pos;
+	size_t i;
+
+	if (q->qclass != DNS_CLASS_CH ||
+	    (q->qtype != DNS_TYPE_TXT && q->qtype != DNS_TYPE_ANY))
+		return NULL;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *t = names[i].version ? z->version : z->identity;
+
+		if (t[0] &&
+		    dns_name_in_zone(q, (const uint8_t *)names[i].wire,
+				     names[i].len, &pos) &&
+		    pos.nleft == 0)
+			return t;
+	}
+	return NULL;
+}
+
 /* Reads the untrusted packet only through dns_query_parse. */
 static size_t answer(const struct dnsbl_zones *z, const struct snap *sn,
 		     const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
@@ -382,6 +421,16 @@ static size_t answer(const struct dnsbl_zones *z, const struct snap *sn,
 				return dataset_answer(z, &z->ds[i], &q, &pos,
 						      out, max, &st->bl);
 			}
+	}
+	if (q.qclass == DNS_CLASS_CH) {
+		const char *t = chaos_text(z, &q);
+
+		if (t && dns_resp_init(&r, out, max, &q, DNS_RESP_AA,
+				       z->edns_payload) == 0) {
+			atomic_fetch_add(&st->other, 1);
+			dns_resp_add_txt(&r, NULL, 0, t, strlen(t));
+			return dns_resp_finish(&r);
+		}
 	}
 	hist = dns_name_in_zone(&q, z->hist, z->hist_len, &pos);
 	if (q.qclass != DNS_CLASS_IN ||

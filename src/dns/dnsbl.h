@@ -9,7 +9,7 @@
  * a name that is not listed is NXDOMAIN with the SOA for negative caching
  * (RFC 2308); an empty non-terminal such as 69.2.81.ZONE is NOERROR with
  * no data (RFC 8020, so QNAME minimisation works); a name outside both is
- * REFUSED; CHAOS queries (version.bind) are REFUSED.
+ * REFUSED; CHAOS queries (version.bind) are REFUSED unless configured.
  */
 #ifndef TRAPLINE_DNS_DNSBL_H
 #define TRAPLINE_DNS_DNSBL_H
@@ -50,6 +50,8 @@ struct dnsbl_zones {
 	unsigned nns;
 	uint8_t rname[DNS_NAME_MAX]; /* SOA mailbox ([dns] hostmaster) */
 	char txt[1024];             /* TXT template ([dns] txt) */
+	char version[256];          /* CHAOS version.bind ("": refused) */
+	char identity[256];         /* CHAOS id.server ("": refused) */
 	uint32_t ttl;               /* answers (s) */
 	uint32_t neg_ttl;           /* SOA minimum: negative answers (s) */
 	uint16_t edns_payload;      /* UDP size we advertise and accept */
@@ -82,6 +84,12 @@ int dnsbl_zones_init(struct dnsbl_zones *z, const char *zone, const char *ns,
  */
 int dnsbl_datasets_load(struct dnsbl_zones *z, const char *spec);
 void dnsbl_zones_free(struct dnsbl_zones *z);
+
+/* What CHAOS TXT queries get: version.bind and version.server @version,
+ * hostname.bind and id.server (RFC 4892) @identity; empty: REFUSED, the
+ * default, as NSD's hide-version. Longer texts are cut at 255 bytes. */
+void dnsbl_zones_set_chaos(struct dnsbl_zones *z, const char *version,
+			   const char *identity);
 
 /* Has a dataset file changed (replaced, written, gone) since it was
  * loaded? */

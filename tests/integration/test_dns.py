@@ -30,9 +30,9 @@ EVENTS = lines(
 
 
 class Dns:
-    def __init__(self, tl, tmp_path, txt=None):
+    def __init__(self, tl, tmp_path, txt=None, extra=""):
         cfg = tmp_path / "dns.conf"
-        body = "[dns]\nzone = bl.test\nworkers = 2\n"
+        body = "[dns]\nzone = bl.test\nworkers = 2\n" + extra
         if txt:
             body += "txt = %s\n" % txt
         cfg.write_text(body)
@@ -126,6 +126,35 @@ def test_apex_outside_and_chaos(dns):
     assert d.status("example.com") == "REFUSED"
     assert d.status("version.bind", "TXT", "-c", "CH") == "REFUSED"
     assert d.status("bl.test", "AXFR", "+tcp") in (None, "REFUSED")
+    assert d.stop() == 0
+
+
+def chaos(d, name):
+    """(status, answers) of a CHAOS TXT query (dig takes the name, type
+    and class by flag here: its positional parsing mixes them up)."""
+    out = subprocess.run(["dig", "@127.0.0.1", "-p", str(d.port), "+time=2",
+                          "+tries=1", "-c", "CH", "-t", "TXT", "-q", name],
+                         capture_output=True, timeout=20).stdout.decode()
+    status = re.search(r"status: (\w+)", out).group(1)
+    txt = re.findall(r'\sCH\s+TXT\s+(".*")', out)
+    return status, txt
+
+
+def test_chaos_answers_only_when_configured(dns):
+    d = dns()
+    assert chaos(d, "version.bind") == ("REFUSED", [])
+    assert d.stop() == 0
+    d = dns(extra="version = trapline test\n")
+    assert chaos(d, "version.bind") == ("NOERROR", ['"trapline test"'])
+    assert chaos(d, "VERSION.Server") == ("NOERROR", ['"trapline test"'])
+    assert chaos(d, "id.server") == ("REFUSED", [])
+    assert d.status("version.bind", "A", "-c", "CH") == "REFUSED"
+    assert d.short("2.0.0.127.bl.test") == ["127.0.0.2"]
+    assert d.stop() == 0
+    d = dns(extra="identity = ns1.example.org\n")
+    assert chaos(d, "id.server") == ("NOERROR", ['"ns1.example.org"'])
+    assert chaos(d, "hostname.bind") == ("NOERROR", ['"ns1.example.org"'])
+    assert chaos(d, "version.bind") == ("REFUSED", [])
     assert d.stop() == 0
 
 
