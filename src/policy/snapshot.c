@@ -2,6 +2,9 @@
 /* snapshot.c -- build, check and search the compiled listed set */
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -553,6 +556,12 @@ out:
 	}
 	for (i = 0; i < NRBUF; i++)
 		tl_free(rb[i].p);
+#ifdef __GLIBC__
+	/* The arrays (tens or hundreds of MB) came partly from the heap,
+	 * which glibc keeps: give it back, or a server that builds its own
+	 * snapshots holds that much more memory than the snapshot. */
+	malloc_trim(0);
+#endif
 	return rc;
 }
 
