@@ -88,17 +88,20 @@ free_port() {
 	"$py" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; } # clock ticks
+ucpu() { awk '{print $14}' "/proc/$1/stat"; }        # user only
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 tck=$(getconf CLK_TCK)
 
 # dnsperf at a fixed rate against $1 (port); prints "answered cpu_ticks".
 fixed() {
-	local port=$1 pid=$2 c0 c1 out
+	local port=$1 pid=$2 c0 c1 u0 u1 out
 	c0=$(cpu "$pid")
+	u0=$(ucpu "$pid")
 	out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" \
 		-l "$secs" -Q "$rate" -q 500 2>&1)
 	c1=$(cpu "$pid")
-	echo "$(echo "$out" | awk '/Queries completed/ {print $3}') $((c1 - c0))"
+	u1=$(ucpu "$pid")
+	echo "$(echo "$out" | awk '/Queries completed/ {print $3}') $((c1 - c0)) $((u1 - u0))"
 }
 peak() {
 	dnsperf -s 127.0.0.1 -p "$1" -d "$dir/queries.txt" -l 10 -c 4 -q 500 \
@@ -115,7 +118,7 @@ tpid=$!
 until grep -q "listening on port" "$dir/trapline.log"; do sleep 0.05; done
 t1=$(date +%s.%N)
 tload=$(echo "$t1 - $t0" | bc -l)
-read -r tans tticks <<<"$(fixed "$tport" "$tpid")"
+read -r tans tticks tuticks <<<"$(fixed "$tport" "$tpid")"
 trss=$(rss "$tpid")
 tpeak=$(peak "$tport")
 # A reload under steady load: rebuild the snapshot (SIGHUP) mid-run.
@@ -145,7 +148,7 @@ until dig +short +time=1 +tries=1 @127.0.0.1 -p "$rport" \
 done
 r1=$(date +%s.%N)
 rload=$(echo "$r1 - $r0" | bc -l)
-read -r rans rticks <<<"$(fixed "$rport" "$rpid")"
+read -r rans rticks ruticks <<<"$(fixed "$rport" "$rpid")"
 rrss=$(rss "$rpid")
 rpeak=$(peak "$rport")
 # Resident memory of rbldnsd and its children, summed, at its highest
@@ -206,6 +209,9 @@ printf '| start to answering (s) | %.2f | %.2f (snapshot build + load) | %.2f |\
 	"$rload" "$tload" "$(echo "$tload / $rload" | bc -l)"
 printf '| CPU per answered query at %s q/s (µs) | %.2f | %.2f | %.2f |\n' \
 	"$rate" "$rus" "$tus" "$(echo "$tus / $rus" | bc -l)"
+printf '| ... of which user time (µs) | %.2f | %.2f | %.2f |\n' \
+	"$(us "$rans" "$ruticks")" "$(us "$tans" "$tuticks")" \
+	"$(echo "$tuticks * $rans / ($ruticks * $tans)" | bc -l)"
 printf '| answered at %s q/s for %s s | %s | %s | |\n' "$rate" "$secs" \
 	"$rans" "$tans"
 printf '| peak queries/s (dnsperf -c 4, no limit) | %s | %s | %.2f |\n' \
