@@ -72,7 +72,7 @@ struct dns_xfr {
 	atomic_uint_fast64_t refusal_sec, refusals, unlogged;
 };
 
-enum phase { P_HEAD, P_V4, P_V6, P_TAIL, P_DONE };
+enum phase { P_HEAD, P_V4, P_V6, P_R4, P_R6, P_TAIL, P_DONE };
 
 struct dns_xfr_stream {
 	struct dns_xfr *x;
@@ -84,6 +84,7 @@ struct dns_xfr_stream {
 	struct xfr_tsig tsig;
 	enum phase ph;
 	uint64_t i;            /* next listed address of the phase */
+	struct snap_rname_iter rit; /* next range name (P_R4, P_R6) */
 	/* IXFR */
 	struct ixfr_rec *chain;
 	size_t nchain, ci;     /* records, the current one */
@@ -300,8 +301,10 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 			 "the whole zone (serial %u)", who, q.serial,
 			 info.serial);
 	} else {
-		log_info("dns", "AXFR from %s: serial %u, %llu names", who,
-			 info.serial, (unsigned long long)(info.n4 + info.n6));
+		log_info("dns", "AXFR from %s: serial %u, %llu names and %llu "
+			 "ranges", who, info.serial,
+			 (unsigned long long)(info.n4 + info.n6),
+			 (unsigned long long)(info.nr4 + info.nr6));
 	}
 	*st = s;
 	return DNS_XFR_STREAM;
@@ -392,10 +395,36 @@ static int axfr_next(struct dns_xfr_stream *s, struct xfr_msg *m)
 				}
 				s->i++;
 			}
-			s->ph = s->ph == P_V4 ? P_V6 : P_TAIL;
+			s->ph = s->ph == P_V4 ? P_V6 : P_R4;
 			s->i = 0;
+			if (s->ph == P_R4)
+				snap_rnames_start(&s->rit, s->sn, 4);
 			break;
 		}
+		case P_R4:
+		case P_R6:
+			/* The operator's ranges, as wildcards: after the
+			 * exact names, a block at a time (bounded memory:
+			 * the iterator is the whole state). */
+			for (;;) {
+				struct snap_rname_iter back = s->rit;
+				struct snap_rname rn;
+
+				if (!snap_rnames_next(&s->rit, &rn))
+					break;
+				xfr_rname_render(z, &rn, &n);
+				if (xfr_msg_add_name(m, z, &n, n.codes,
+						     true) < 0) {
+					s->rit = back;
+					return 0; /* message full */
+				}
+				s->rrs += 1u + (unsigned)__builtin_popcount(
+						       n.codes);
+			}
+			if (s->ph == P_R4)
+				snap_rnames_start(&s->rit, s->sn, 6);
+			s->ph = s->ph == P_R4 ? P_R6 : P_TAIL;
+			break;
 		case P_TAIL: {
 			int rc = 0;
 

@@ -113,6 +113,13 @@ void xfr_name_render(const struct dnsbl_zones *z, const struct tl_ip *ip,
 		     const struct snap_listing *li, bool test_point,
 		     bool v6_form, struct xfr_name *out);
 
+/*
+ * The records of one name an operator range puts in the zone (see
+ * snap_rnames_next): A 127.0.0.10 and the TXT with "$" the block.
+ */
+void xfr_rname_render(const struct dnsbl_zones *z, const struct snap_rname *rn,
+		      struct xfr_name *out);
+
 /* Add the records of @n (A then TXT) to @m, all or none. Returns 0 or
  * TL_ENOSPC. @codes, @txt: which of them (deltas add a subset). */
 int xfr_msg_add_name(struct xfr_msg *m, const struct dnsbl_zones *z,
@@ -265,8 +272,8 @@ void ixfr_journal_close(struct ixfr_journal *j);
 
 /*
  * Append the difference between snapshots @old and @cur of zone @z (a
- * merge walk of their sorted listed arrays, comparing each name's
- * records). A journal that does not end at @old's serial is reset first.
+ * merge walk of their sorted listed arrays, then of their range names
+ * (snap_rnames_next), comparing each name's records). A journal that does not end at @old's serial is reset first.
  * Returns 0 or an error (logged; the journal is then reset).
  */
 int ixfr_journal_append(struct ixfr_journal *j, const struct dnsbl_zones *z,
