@@ -604,3 +604,94 @@ def test_udp_answers_while_a_big_axfr_streams(tl, tmp_path):
         sock.close()
     finally:
         d.stop()
+
+
+# ---- operator ranges: wildcards in AXFR and IXFR ---------------------------
+
+RANGES = ["192.0.2.0/24", "198.51.100.0/22", "203.0.113.64/26",
+          "81.2.0.0/16", "2001:db8:aa::/48"]
+HOLE = "192.0.2.128/28"          # allowlisted inside the /24
+RANGE_ADDRS = [
+    "192.0.2.0", "192.0.2.77", "192.0.2.127", "192.0.2.255",    # the /24
+    "192.0.2.128", "192.0.2.130", "192.0.2.143",                # the hole
+    "192.0.2.144", "192.0.2.160",                               # past it
+    "192.0.1.255", "192.0.3.0",                                 # outside
+    "198.51.100.0", "198.51.101.7", "198.51.103.255",           # the /22
+    "198.51.99.255", "198.51.104.0",
+    "203.0.113.64", "203.0.113.100", "203.0.113.127",           # the /26
+    "203.0.113.63", "203.0.113.128",
+    "81.2.69.160", "81.2.69.162", "81.2.69.99", "81.2.70.5",    # exact in
+    "81.2.255.255", "81.3.0.0", "81.1.255.255",                 # a /16
+]
+RANGE_ADDRS6 = ["20010db800aa00000000000000000001",
+                "20010db800aaffffffffffffffffffff",
+                "20010db800ab00000000000000000000",
+                "20010db800a9ffffffffffffffffffff"]
+
+
+def range_questions():
+    q = []
+    for ip in RANGE_ADDRS:
+        q += [(rev4(ip), "A"), (rev4(ip), "TXT")]
+    for h in RANGE_ADDRS6:
+        q += [(rev6(h), "A"), (rev6(h), "TXT")]
+    return q
+
+
+def same_range_answers(d, sec):
+    for name, t in range_questions():
+        want = answer(d, name, t)
+        got = answer(d, name, t, port=sec.port)
+        assert got == want, (sec.kind, name, t)
+
+
+@pytest.mark.parametrize("kind", ["knot", "nsd"])
+def test_secondary_answers_the_operator_ranges(primary, tl, tmp_path, kind):
+    if not shutil.which("knotd" if kind == "knot" else "nsd"):
+        pytest.skip(kind + " missing (scripts/install-deps)")
+    for r in RANGES:
+        tl.run("list", "add", r, "--reason", "test range", check=0)
+    tl.run("list", "allow", HOLE, "--reason", "hole", check=0)
+    sport = free_port()
+    d = primary(notify="127.0.0.1:%d" % sport, extra="txt = listed: $ %f\n")
+    s0 = d.serial()
+    # The primary: a range address names its block.
+    rc, recs, _ = answer(d, rev4("198.51.101.7"), "TXT")
+    assert rc == "NOERROR" and '"listed: 198.51.100.0/22 ' in recs[0][3]
+    rc, recs, _ = answer(d, rev4("192.0.2.144"), "TXT")
+    assert '"listed: 192.0.2.144/28 ' in recs[0][3]
+    assert answer(d, rev4("192.0.2.130"), "A")[0] == "NXDOMAIN"
+    rc, recs, _ = answer(d, rev4("81.2.69.160"), "TXT")
+    assert '"listed: 81.2.69.160 ' in recs[0][3]        # exact: itself
+    axfr = records(d.dig(ZONE, "AXFR"))
+    names = {r[0] for r in axfr}
+    # the /24 less the hole: /25, /28, /27, /26: names of addresses
+    assert "0.2.0.192." + ZONE + "." in names
+    assert "130.2.0.192." + ZONE + "." not in names
+    assert "*.2.0.192." + ZONE + "." not in names
+    assert "*.101.51.198." + ZONE + "." in names
+    assert "100.113.0.203." + ZONE + "." in names
+    assert "*.69.2.81." + ZONE + "." in names           # node under *.2.81
+    sec = Secondary(kind, tmp_path, sport, d.port)
+    try:
+        wait_serial(d, sec, s0)
+        same_range_answers(d, sec)
+        # One range goes: NOTIFY, IXFR, NXDOMAIN at the secondary too.
+        time.sleep(1.1)
+        n = len(re.findall(r"serving snapshot serial", d.text()))
+        tl.run("list", "del", "198.51.100.0/22", check=0)
+        d.wait_log(r"serving snapshot serial", count=n + 1)
+        new = d.serial()
+        assert new > s0
+        wait_serial(d, sec, new)
+        d.wait_log(r"IXFR from 127\.0\.0\.1: serial %d to %d, 1 changes" %
+                   (s0, new))
+        d.wait_log(r"IXFR to 127\.0\.0\.1 done")
+        if kind == "knot":
+            assert "fallback to AXFR" not in sec.text()
+        assert answer(d, rev4("198.51.101.7"), "A",
+                      port=sec.port)[0] == "NXDOMAIN"
+        same_range_answers(d, sec)
+    finally:
+        sec.stop()
+    assert d.stop() == 0
