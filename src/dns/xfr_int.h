@@ -100,6 +100,8 @@ struct xfr_name {
 				    * 32 nibbles */
 	size_t rel_len;
 	unsigned codes;		   /* one A each: SNAP_* bits */
+	bool has_a;		   /* and this A first (hist.ZONE) */
+	uint8_t a[4];
 	uint8_t txt[XFR_RDATA_MAX]; /* TXT data: character-strings */
 	size_t txt_len;
 };
@@ -119,6 +121,11 @@ void xfr_name_render(const struct dnsbl_zones *z, const struct tl_ip *ip,
  */
 void xfr_rname_render(const struct dnsbl_zones *z, const struct snap_rname *rn,
 		      struct xfr_name *out);
+
+/* The records of @ip in hist.ZONE, as answer.c gives them (A 127.Y.D.K
+ * as of @today, TXT), dnsbl_hist_records. */
+void xfr_hist_render(const struct tl_ip *ip, const struct snap_history *h,
+		     tl_day today, struct xfr_name *out);
 
 /* Add the records of @n (A then TXT) to @m, all or none. Returns 0 or
  * TL_ENOSPC. @codes, @txt: which of them (deltas add a subset). */

@@ -229,6 +229,7 @@ void xfr_name_render(const struct dnsbl_zones *z, const struct tl_ip *ip,
 
 	out->rel_len = owner(ip, ip->family == 4 && !v6_form ? 4 : 32,
 			     v6_form, false, out->rel);
+	out->has_a = false;
 	out->codes = li->codes & 0x3fu;
 	if (test_point)
 		n = (size_t)snprintf(txt, sizeof(txt), "%s", TEST_POINT_TXT);
@@ -247,8 +248,22 @@ void xfr_rname_render(const struct dnsbl_zones *z, const struct snap_rname *rn,
 						   ? rn->name.len / 8u
 						   : rn->name.len / 4u,
 			     false, rn->wildcard, out->rel);
+	out->has_a = false;
 	out->codes = rn->li.codes & 0x3fu;
 	n = snap_txt(z->txt, NULL, &rn->li, txt, sizeof(txt));
+	txt_data(txt, n, out);
+}
+
+void xfr_hist_render(const struct tl_ip *ip, const struct snap_history *h,
+		     tl_day today, struct xfr_name *out)
+{
+	char txt[96];
+	size_t n = dnsbl_hist_records(h, today, out->a, txt, sizeof(txt));
+
+	out->rel_len = owner(ip, ip->family == 4 ? 4 : 32, false, false,
+			     out->rel);
+	out->has_a = true;
+	out->codes = 0;
 	txt_data(txt, n, out);
 }
 
@@ -258,6 +273,9 @@ int xfr_msg_add_name(struct xfr_msg *m, const struct dnsbl_zones *z,
 	struct xfr_msg save = *m;
 	unsigned b;
 
+	if (n->has_a && xfr_msg_add(m, n->rel, n->rel_len, DNS_TYPE_A, z->ttl,
+				    n->a, 4) < 0)
+		goto full;
 	for (b = 0; b < 6; b++)
 		if (codes & (1u << b)) {
 			uint8_t a[4] = {127, 0, 0, snap_code_octet(b)};

@@ -1001,6 +1001,30 @@ bool snap_history(const struct snap *sn, const struct tl_ip *ip,
 	return true;
 }
 
+uint64_t snap_history_count(const struct snap *sn, uint8_t family)
+{
+	return family == 4 ? sn->h.nh4 : sn->h.nh6;
+}
+
+void snap_history_at(const struct snap *sn, uint8_t family, uint64_t i,
+		     struct tl_ip *ip, struct snap_history *out)
+{
+	uint64_t v;
+
+	memset(ip, 0, sizeof(*ip));
+	if (family == 4) {
+		tl_ip_from_v4(ip, sn->kh4[i]);
+		memcpy(&v, sn->vh4 + i * 8, 8);
+	} else {
+		ip->family = 6;
+		memcpy(ip->a, sn->kh6 + i * 16, 16);
+		memcpy(&v, sn->vh6 + i * 8, 8);
+	}
+	out->kinds = (unsigned)(v & 31u);
+	out->first = (tl_day)((v >> 5) & DAY_MASK);
+	out->last = (tl_day)((v >> 22) & DAY_MASK);
+}
+
 uint64_t snap_count(const struct snap *sn, uint8_t family)
 {
 	return family == 4 ? sn->h.n4 : sn->h.n6;

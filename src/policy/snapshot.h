@@ -208,5 +208,12 @@ bool snap_rnames_next(struct snap_rname_iter *it, struct snap_rname *out);
 /* Is @ip in the history? */
 bool snap_history(const struct snap *sn, const struct tl_ip *ip,
 		  struct snap_history *out);
+/* Addresses of @family (4 or 6) in the history, and the @i-th of them in
+ * address order (for transfers of the hist zone). The history's pages
+ * are given back to the kernel after the load; a walk faults them in
+ * again from the file. */
+uint64_t snap_history_count(const struct snap *sn, uint8_t family);
+void snap_history_at(const struct snap *sn, uint8_t family, uint64_t i,
+		     struct tl_ip *ip, struct snap_history *out);
 
 #endif

@@ -250,11 +250,37 @@ def test_tsig_required_when_a_key_is_set(primary):
     assert d.stop() == 0
 
 
-def test_hist_and_foreign_zones_are_refused(primary):
+def test_foreign_zones_are_refused(primary):
     d = primary()
-    assert "Transfer failed" in d.dig("hist." + ZONE, "AXFR")
-    d.wait_log(r"hist zone is not transferred")
     assert "Transfer failed" in d.dig("example.com", "AXFR")
+    d.wait_log(r"not a zone served here")
+    assert d.stop() == 0
+
+
+def test_hist_axfr_is_what_the_server_answers(primary):
+    d = primary()
+    hz = "hist." + ZONE
+    rr = records(d.dig(hz, "AXFR"))
+    assert rr[0][2] == "SOA" and rr[-1][2] == "SOA" and rr[0] == rr[-1]
+    assert rr[0][0] == hz + "."
+    assert ("hist.bl.test.", 300, "NS", "localhost.") in rr
+    owners = {r[0] for r in rr if r[2] in ("A", "TXT")}
+    want = {rev4(ip).replace(ZONE, hz) + "."
+            for ip in ("81.2.69.160", "81.2.69.162", "5.45.62.7")}
+    want.add(rev6("2a020c7f000000000000000000000001").replace(ZONE, hz) + ".")
+    assert owners == want                  # no test points in hist
+    for name in owners:
+        for t in ("A", "TXT"):
+            st, ans, _ = answer(d, name, t)
+            assert st == "NOERROR"
+            assert ans == sorted(r for r in rr if r[0] == name and r[2] == t)
+            assert len(ans) == 1
+    # IXFR of hist: the whole zone, SOA first and last.
+    s0 = d.serial()
+    ix = records(d.dig(hz, "IXFR=%d" % (s0 - 1)))
+    assert ix[0][2] == "SOA" and ix[-1][2] == "SOA"
+    assert {r[0] for r in ix if r[2] in ("A", "TXT")} == owners
+    d.wait_log(r"IXFR of hist from 127\.0\.0\.1: serial \d+, 4 names")
     assert d.stop() == 0
 
 
@@ -341,11 +367,12 @@ def test_damaged_journal_falls_back_to_axfr(primary):
 # ---- secondaries ------------------------------------------------------------
 
 class Secondary:
-    def __init__(self, kind, tmp_path, port, primary_port, key=None):
+    def __init__(self, kind, tmp_path, port, primary_port, key=None,
+                 zone=ZONE):
         self.kind, self.port = kind, port
         kname = key and key.split(":")[0]
         ksecret = key and key.split(":")[2]
-        self.dir = tmp_path / kind
+        self.dir = tmp_path / (kind + ("" if zone == ZONE else "-" + zone))
         self.dir.mkdir()
         self.logpath = self.dir / "log"
         if kind == "knot":
@@ -385,7 +412,7 @@ template:
     zonefile-load: none
     journal-content: changes
 zone:
-  - domain: {ZONE}
+  - domain: {zone}
     master: primary
     acl: [from_primary, dump]
 """)
@@ -413,8 +440,8 @@ server:
 remote-control:
     control-enable: no
 zone:
-    name: {ZONE}
-    zonefile: "{ZONE}.zone"
+    name: {zone}
+    zonefile: "{zone}.zone"
     request-xfr: 127.0.0.1@{primary_port} {kname or "NOKEY"}
     allow-notify: 127.0.0.1 {kname or "NOKEY"}
 """)
@@ -509,9 +536,6 @@ def test_secondary_transfers_and_follows_by_ixfr(primary, tmp_path, kind,
             assert "IXFR, incoming" in sec.text()
             assert "fallback to AXFR" not in sec.text()
         same_answers(d, sec)
-        # hist is not transferred: the primary alone answers it.
-        assert answer(d, rev4("81.2.69.160").replace(ZONE, "hist." + ZONE),
-                      "A")[0] == "NOERROR"
     finally:
         sec.stop()
     assert d.stop() == 0
@@ -692,6 +716,40 @@ def test_secondary_answers_the_operator_ranges(primary, tl, tmp_path, kind):
         assert answer(d, rev4("198.51.101.7"), "A",
                       port=sec.port)[0] == "NXDOMAIN"
         same_range_answers(d, sec)
+    finally:
+        sec.stop()
+    assert d.stop() == 0
+
+
+@pytest.mark.parametrize("kind", ["knot", "nsd"])
+def test_secondary_transfers_hist(primary, tmp_path, kind):
+    if not shutil.which("knotd" if kind == "knot" else "nsd"):
+        pytest.skip(kind + " missing (scripts/install-deps)")
+    hz = "hist." + ZONE
+    d = primary()
+    m = re.match(r"\S+ \S+ (\d+) ", d.dig(hz, "SOA", "+short"))
+    s0 = int(m.group(1))
+    sec = Secondary(kind, tmp_path, free_port(), d.port, zone=hz)
+    try:
+        end = time.time() + 30
+        while time.time() < end:
+            m = re.match(r"\S+ \S+ (\d+) ", d.dig(hz, "SOA", "+short",
+                                                 port=sec.port))
+            if m and int(m.group(1)) == s0:
+                break
+            assert sec.p.poll() is None, sec.text()
+            time.sleep(0.1)
+        else:
+            raise AssertionError(sec.text() + d.text())
+        names = [rev4(ip) for ip in ("81.2.69.160", "81.2.69.162",
+                                     "5.45.62.7", "81.2.69.99")]
+        names.append(rev6("2a020c7f000000000000000000000001"))
+        for name in names:
+            for t in ("A", "TXT"):
+                name_h = name.replace(ZONE, hz)
+                assert answer(d, name_h, t, port=sec.port) == \
+                    answer(d, name_h, t), (kind, name_h, t)
+        d.wait_log(r"AXFR of hist to 127\.0\.0\.1 done")
     finally:
         sec.stop()
     assert d.stop() == 0
