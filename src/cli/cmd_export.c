@@ -9,9 +9,9 @@
  * The operator's ranges (`trapline list add PREFIX`) go out as CIDR
  * blocks (rbldnsd ip4set/ip6trie lines, ipset hash:net sets, CSV/JSON
  * rows whose ip is the block), as nft interval sets, and, in a BIND zone,
- * which has no ranges, as one name per address, for ranges of at most
- * TL_EXPORT_BIND_RANGE_MAX addresses (larger ones are left out with a
- * warning).
+ * which has no ranges, as wildcards: the names zone transfers carry
+ * (snap_rnames_next). Their TXT names the block ("$" is the block, for
+ * rbldnsd too), as trapline dns answers it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -138,16 +138,21 @@ static void rbldnsd_block(struct out *o, const struct tl_prefix *blk,
 {
 	char txt[TXT_MAX], p[TL_PREFIX_STRLEN];
 
+	struct snap_listing bl = *li;
+
 	(void)lo;
 	(void)hi;
 	tl_prefix_format(blk, p);
-	snap_txt(o->txt, NULL, li, txt, sizeof(txt));
+	bl.ranged = true; /* "$" is the block, as trapline dns answers */
+	bl.block = *blk;
+	snap_txt(o->txt, NULL, &bl, txt, sizeof(txt));
 	fprintf(o->f, "%s :%u:%s\n", p, TL_CODE_OPERATOR, txt);
 }
 
 /* rbldnsd: one combined dataset, a nested ip4set and ip6trie per answer
  * code, each with the per-address TXT ("$" left for rbldnsd to fill);
- * the operator's ranges as CIDR lines in the 127.0.0.10 sets. */
+ * the operator's ranges as CIDR lines in the 127.0.0.10 sets, their TXT
+ * rendered (it names the block). */
 static void rbldnsd(struct out *o)
 {
 	char txt[TXT_MAX];
@@ -185,25 +190,41 @@ static void rbldnsd(struct out *o)
 	}
 }
 
-/* The reversed owner name of @ip (RFC 5782), relative to the zone. */
-static void reversed(const struct tl_ip *ip, char *buf, size_t size)
+/* The reversed owner name of the first @units octets (IPv4) or nibbles
+ * (IPv6) of @ip (RFC 5782), relative to the zone. */
+static void reversed(const struct tl_ip *ip, unsigned units, char *buf,
+		     size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
 	int i;
 
-	if (ip->family == 4) {
-		snprintf(buf, size, "%u.%u.%u.%u", ip->a[3], ip->a[2], ip->a[1],
-			 ip->a[0]);
-		return;
-	}
-	for (i = 15; i >= 0 && o + 4 < size; i--) {
-		buf[o++] = hex[ip->a[i] & 15];
-		buf[o++] = '.';
-		buf[o++] = hex[ip->a[i] >> 4];
-		buf[o++] = '.';
+	buf[0] = '\0';
+	for (i = (int)units - 1; i >= 0 && o + 5 < size; i--) {
+		if (ip->family == 4)
+			o += (size_t)snprintf(buf + o, size - o, "%u.",
+					      ip->a[i]);
+		else {
+			buf[o++] = hex[i & 1 ? ip->a[i / 2] & 15
+					     : ip->a[i / 2] >> 4];
+			buf[o++] = '.';
+		}
 	}
 	buf[o ? o - 1 : 0] = '\0';
+}
+
+/* A TXT record's data, quoted (RFC 1035 5.1). */
+static void bind_txt(struct out *o, const char *name, const char *txt)
+{
+	const char *c;
+
+	fprintf(o->f, "%s IN TXT \"", name);
+	for (c = txt; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fputc('\\', o->f);
+		fputc(*c, o->f);
+	}
+	fputs("\"\n", o->f);
 }
 
 static void bind_one(struct out *o, const struct tl_ip *ip,
@@ -212,71 +233,39 @@ static void bind_one(struct out *o, const struct tl_ip *ip,
 	char name[80], txt[TXT_MAX];
 	uint8_t oct[6];
 	unsigned n = octets(li->codes, oct), i;
-	char *c;
 
-	reversed(ip, name, sizeof(name));
+	reversed(ip, ip->family == 4 ? 4 : 32, name, sizeof(name));
 	for (i = 0; i < n; i++)
 		fprintf(o->f, "%s IN A 127.0.0.%u\n", name, oct[i]);
 	if (li == &test_point)
 		snprintf(txt, sizeof(txt), "%s", TEST_POINT_TXT);
 	else
 		snap_txt(o->txt, ip, li, txt, sizeof(txt));
-	fprintf(o->f, "%s IN TXT \"", name);
-	for (c = txt; *c; c++) { /* RFC 1035 5.1 quoting */
-		if (*c == '"' || *c == '\\')
-			fputc('\\', o->f);
-		fputc(*c, o->f);
-	}
-	fputs("\"\n", o->f);
+	bind_txt(o, name, txt);
 }
 
-/* The operator's ranges of @fam, one name per address; an address with
- * an exact entry (which carries the operator code already) is written
- * once, by bind_one from the exact array. */
+/* The operator's ranges of @fam: the names a zone transfer carries. */
 static void bind_ranges(struct out *o, uint8_t fam)
 {
-	uint64_t n = snap_count(o->sn, fam), j = 0, i;
-	tl_u128 next = 0; /* the address of exact entry j */
-	bool have = false;
+	struct snap_rname_iter it;
+	struct snap_rname rn;
 
-	for (i = 0; i < snap_range_count(o->sn, fam); i++) {
-		struct snap_listing li, ex;
-		struct tl_ip lo, hi, ip;
-		char a[TL_IP_STRLEN], z[TL_IP_STRLEN];
-		tl_u128 v, end;
+	snap_rnames_start(&it, o->sn, fam);
+	while (snap_rnames_next(&it, &rn)) {
+		char name[84], txt[TXT_MAX];
+		uint8_t oct[6];
+		unsigned n = octets(rn.li.codes, oct), i, len;
 
-		snap_range_at(o->sn, fam, i, &lo, &hi, &li);
-		v = tl_iv_num(&lo);
-		end = tl_iv_num(&hi);
-		if (end - v >= TL_EXPORT_BIND_RANGE_MAX) {
-			tl_ip_format(&lo, a);
-			tl_ip_format(&hi, z);
-			log_warn("export", "%s-%s: more than %d names; left out "
-				 "of the BIND zone (serve ranges with trapline "
-				 "dns or rbldnsd)", a, z,
-				 TL_EXPORT_BIND_RANGE_MAX);
-			o->skipped++;
-			continue;
-		}
-		for (;; v++) {
-			while (j < n) {
-				if (!have) {
-					snap_listed_at(o->sn, fam, j, &ip, &ex);
-					next = tl_iv_num(&ip);
-					have = true;
-				}
-				if (next >= v)
-					break;
-				j++;
-				have = false;
-			}
-			if (!(j < n && next == v)) {
-				tl_iv_ip(v, fam, &ip);
-				bind_one(o, &ip, &li);
-			}
-			if (v == end)
-				break;
-		}
+		len = fam == 4 ? rn.name.len / 8u : rn.name.len / 4u;
+		snprintf(name, sizeof(name), "%s", rn.wildcard ? "*." : "");
+		reversed(&rn.name.ip, len, name + strlen(name),
+			 sizeof(name) - strlen(name));
+		if (len == 0) /* a wildcard at the apex: a /0 */
+			snprintf(name, sizeof(name), "*");
+		for (i = 0; i < n; i++)
+			fprintf(o->f, "%s IN A 127.0.0.%u\n", name, oct[i]);
+		snap_txt(o->txt, NULL, &rn.li, txt, sizeof(txt));
+		bind_txt(o, name, txt);
 	}
 }
 

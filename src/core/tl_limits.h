@@ -150,11 +150,6 @@
 #define TL_OPLIST_WIDEST_V4 8
 #define TL_OPLIST_WIDEST_V6 16
 
-/* export --format bind: names a range may expand to (count); a larger
- * range is left out with a warning (a BIND zone has no ranges; serve those
- * with trapline dns or rbldnsd). 65536 = an IPv4 /16. */
-#define TL_EXPORT_BIND_RANGE_MAX 65536
-
 /* trapline check: lists.conf size (bytes) and line length (bytes): a
  * hand-edited file of a few dozen lists is a few KiB; lists in one file
  * and return codes per list (count), and the longest meaning (bytes). */

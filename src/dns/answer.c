@@ -118,26 +118,35 @@ static void listed_answer(struct dns_resp *r, const struct dnsbl_zones *z,
 		negative(r, z, z->bl, serial, DNS_RCODE_NOERROR);
 }
 
+size_t dnsbl_hist_records(const struct snap_history *h, tl_day today,
+			  uint8_t a[4], char *txt, size_t size)
+{
+	long years = (h->last - h->first) / 365, days = today - h->last;
+	char f[TL_DAY_STRLEN], l[TL_DAY_STRLEN];
+	int n;
+
+	a[0] = 127;
+	a[1] = (uint8_t)(years > 255 ? 255 : years);
+	a[2] = (uint8_t)(days > 255 ? 255 : days < 0 ? 0 : days);
+	a[3] = (uint8_t)h->kinds;
+	tl_day_format(h->first, f);
+	tl_day_format(h->last, l);
+	n = snprintf(txt, size, "first seen %s, last seen %s", f, l);
+	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+}
+
 static void hist_answer(struct dns_resp *r, const struct dnsbl_zones *z,
 			const struct snap_history *h, tl_day today,
 			uint32_t serial, uint16_t qtype)
 {
-	long years = (h->last - h->first) / 365, days = today - h->last;
-	uint8_t a[4] = {127, (uint8_t)(years > 255 ? 255 : years),
-			(uint8_t)(days > 255 ? 255 : days < 0 ? 0 : days),
-			(uint8_t)h->kinds};
-	char txt[96], f[TL_DAY_STRLEN], l[TL_DAY_STRLEN];
-	int n;
+	uint8_t a[4];
+	char txt[96];
+	size_t n = dnsbl_hist_records(h, today, a, txt, sizeof(txt));
 
 	if (qtype == DNS_TYPE_A || qtype == DNS_TYPE_ANY)
 		dns_resp_add_a(r, NULL, z->ttl, a);
-	if (qtype == DNS_TYPE_TXT || qtype == DNS_TYPE_ANY) {
-		tl_day_format(h->first, f);
-		tl_day_format(h->last, l);
-		n = snprintf(txt, sizeof(txt), "first seen %s, last seen %s",
-			     f, l);
-		dns_resp_add_txt(r, NULL, z->ttl, txt, (size_t)n);
-	}
+	if (qtype == DNS_TYPE_TXT || qtype == DNS_TYPE_ANY)
+		dns_resp_add_txt(r, NULL, z->ttl, txt, n);
 	if (qtype != DNS_TYPE_A && qtype != DNS_TYPE_TXT &&
 	    qtype != DNS_TYPE_ANY)
 		negative(r, z, z->hist, serial, DNS_RCODE_NOERROR);

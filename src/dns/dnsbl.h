@@ -114,4 +114,14 @@ size_t dnsbl_answer(const struct dnsbl_zones *z, const struct snap *sn,
 		    const uint8_t *pkt, size_t len, bool tcp, uint8_t *out,
 		    struct dnsbl_stats *st);
 
+/*
+ * The records of a hist.ZONE name: the A record's data into @a (127.Y.D.K:
+ * Y the years between first and last seen, D the days since last seen
+ * as of @today, both saturating at 255, K the kinds) and the TXT into
+ * @txt (@size bytes, NUL-ended). Returns the TXT's length. One function
+ * for answers and transfers, so that they agree.
+ */
+size_t dnsbl_hist_records(const struct snap_history *h, tl_day today,
+			  uint8_t a[4], char *txt, size_t size);
+
 #endif

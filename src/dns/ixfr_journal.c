@@ -269,6 +269,66 @@ static bool is_test_point(const struct tl_ip *ip)
 	return ip->family == 4 && tl_ip_v4(ip) == 0x7f000002;
 }
 
+/* Range names in the order snap_rnames_next gives them: first address,
+ * then prefix length. */
+static int rname_cmp(const struct snap_rname *a, const struct snap_rname *b)
+{
+	int c = memcmp(a->name.ip.a, b->name.ip.a, sizeof(a->name.ip.a));
+
+	return c ? c : (int)a->name.len - (int)b->name.len;
+}
+
+/*
+ * The same for the names of the operator ranges of @fam: one merge walk
+ * of both snapshots' range names (streamed, like the addresses). A name
+ * whose records differ (its TXT: the block or the days) is deleted and
+ * added whole.
+ */
+static uint64_t range_pass(struct jw *w, const struct dnsbl_zones *z,
+			   const struct snap *old, const struct snap *cur,
+			   uint8_t fam, bool adding, struct xfr_name *a,
+			   struct xfr_name *b)
+{
+	struct snap_rname_iter io, ic;
+	struct snap_rname ro, rc;
+	uint64_t count = 0;
+	bool ho, hc;
+
+	snap_rnames_start(&io, old, fam);
+	snap_rnames_start(&ic, cur, fam);
+	ho = snap_rnames_next(&io, &ro);
+	hc = snap_rnames_next(&ic, &rc);
+	while ((ho || hc) && !w->err) {
+		int cmp = !ho ? 1 : !hc ? -1 : rname_cmp(&ro, &rc);
+
+		if (cmp < 0) { /* gone */
+			if (!adding) {
+				xfr_rname_render(z, &ro, a);
+				count += jw_name(w, z, a, a->codes, true);
+			}
+			ho = snap_rnames_next(&io, &ro);
+		} else if (cmp > 0) { /* new */
+			if (adding) {
+				xfr_rname_render(z, &rc, b);
+				count += jw_name(w, z, b, b->codes, true);
+			}
+			hc = snap_rnames_next(&ic, &rc);
+		} else {
+			xfr_rname_render(z, &ro, a);
+			xfr_rname_render(z, &rc, b);
+			if (a->codes != b->codes || a->txt_len != b->txt_len ||
+			    memcmp(a->txt, b->txt, a->txt_len) != 0) {
+				struct xfr_name *n = adding ? b : a;
+
+				count += jw_name(w, z, n, n->codes, true);
+			}
+			ho = snap_rnames_next(&io, &ro);
+			hc = snap_rnames_next(&ic, &rc);
+		}
+	}
+	return count;
+}
+
 /*
  * One merge walk over the listed addresses of @old and @cur, writing the
  * records that go (@adding false: from @old) or come (@adding true: from
@@ -346,6 +406,7 @@ static uint64_t diff_pass(struct jw *w, const struct dnsbl_zones *z,
 				k++;
 			}
 		}
+		count += range_pass(w, z, old, cur, fams[f], adding, a, b);
 	}
 	tl_free(a);
 	return count;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* xfr.c -- zone transfers of the bl zone: AXFR (RFC 5936), IXFR from the
- * journal (RFC 1995), the transfer ACL, NOTIFY (RFC 1996)
+/* xfr.c -- zone transfers of the bl zone and of hist.ZONE: AXFR (RFC 5936),
+ * IXFR from the journal (RFC 1995; bl only), the transfer ACL, NOTIFY
+ * (RFC 1996)
  *
  * A transfer answer is a stream: each call writes one message of about
  * 16 KiB from where the last one stopped (an index into the snapshot's
@@ -72,7 +73,7 @@ struct dns_xfr {
 	atomic_uint_fast64_t refusal_sec, refusals, unlogged;
 };
 
-enum phase { P_HEAD, P_V4, P_V6, P_TAIL, P_DONE };
+enum phase { P_HEAD, P_V4, P_V6, P_R4, P_R6, P_TAIL, P_DONE };
 
 struct dns_xfr_stream {
 	struct dns_xfr *x;
@@ -80,10 +81,13 @@ struct dns_xfr_stream {
 	struct xfr_query q;
 	uint32_t serial;
 	bool ixfr;             /* from the journal, else the whole zone */
+	bool hist;             /* hist.ZONE (always whole), else bl.ZONE */
+	tl_day day;            /* the snapshot's (hist.ZONE's D octet) */
 	bool sign;             /* TSIG every message with x->key */
 	struct xfr_tsig tsig;
 	enum phase ph;
 	uint64_t i;            /* next listed address of the phase */
+	struct snap_rname_iter rit; /* next range name (P_R4, P_R6) */
 	/* IXFR */
 	struct ixfr_rec *chain;
 	size_t nchain, ci;     /* records, the current one */
@@ -198,7 +202,7 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 	char who[TL_IP_STRLEN] = "?";
 	enum xfr_parse v;
 	unsigned i;
-	bool ours;
+	bool ours, hist;
 
 	*st = NULL;
 	v = xfr_query_parse(pkt, len, &q);
@@ -212,13 +216,11 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 		*outlen = one_message(x, &q, DNS_RCODE_FORMERR, NULL, out, NULL);
 		return DNS_XFR_REPLY;
 	}
-	ours = same_name(&q, z->bl, z->bl_len);
+	hist = same_name(&q, z->hist, z->hist_len);
+	ours = hist || same_name(&q, z->bl, z->bl_len);
 	if (!ours || q.qclass != DNS_CLASS_IN) {
 		const char *why = "not a zone served here";
 
-		if (same_name(&q, z->hist, z->hist_len))
-			why = "the hist zone is not transferred (its content "
-			      "cannot be walked from the snapshot)";
 		for (i = 0; i < z->nds; i++)
 			if (same_name(&q, z->ds[i].apex, z->ds[i].apex_len))
 				why = "rbldnsd-syntax zones are not "
@@ -277,12 +279,20 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 	s->sn = sn;
 	s->q = q;
 	s->serial = info.serial;
+	s->hist = hist;
+	s->day = info.day;
 	s->fd = -1;
 	s->sign = x->has_key;
 	s->tsig = tsig;
 	snprintf(s->peer, sizeof(s->peer), "%s", who);
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
-	if (q.qtype == DNS_TYPE_IXFR && x->have_j &&
+	if (hist) {
+		/* No journal: its D octets change every day, so the
+		 * difference is most of the zone anyway. */
+		log_info("dns", "%s of %s from %s: serial %u, %llu names (the "
+			 "whole zone)", tname, "hist", who, info.serial,
+			 (unsigned long long)(info.nh4 + info.nh6));
+	} else if (q.qtype == DNS_TYPE_IXFR && x->have_j &&
 	    ixfr_journal_chain(&x->j, q.serial, info.serial, &s->chain,
 			       &s->nchain, &s->fd) == 0) {
 		s->buf = tl_calloc(1, JBUF);
@@ -300,8 +310,10 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 			 "the whole zone (serial %u)", who, q.serial,
 			 info.serial);
 	} else {
-		log_info("dns", "AXFR from %s: serial %u, %llu names", who,
-			 info.serial, (unsigned long long)(info.n4 + info.n6));
+		log_info("dns", "AXFR from %s: serial %u, %llu names and %llu "
+			 "ranges", who, info.serial,
+			 (unsigned long long)(info.n4 + info.n6),
+			 (unsigned long long)(info.nr4 + info.nr6));
 	}
 	*st = s;
 	return DNS_XFR_STREAM;
@@ -350,7 +362,9 @@ static int axfr_head(struct dns_xfr_stream *s, struct xfr_msg *m)
 		s->rrs++;
 	}
 	tl_ip_from_v4(&tp, 0x7f000002);
-	for (i = 0; i < 2 && rc == 0; i++) {
+	/* hist.ZONE has no test points (answer.c answers it from the
+	 * history alone). */
+	for (i = 0; i < 2 && rc == 0 && !s->hist; i++) {
 		xfr_name_render(z, &tp, &li, true, i == 1, &n);
 		rc = xfr_msg_add_name(m, z, &n, n.codes, true);
 		s->rrs += 2;
@@ -374,8 +388,20 @@ static int axfr_next(struct dns_xfr_stream *s, struct xfr_msg *m)
 		case P_V4:
 		case P_V6: {
 			uint8_t fam = s->ph == P_V4 ? 4 : 6;
-			uint64_t cnt = snap_count(s->sn, fam);
+			uint64_t cnt = s->hist ? snap_history_count(s->sn, fam)
+					       : snap_count(s->sn, fam);
 
+			while (s->hist && s->i < cnt) {
+				struct snap_history h;
+				struct tl_ip ip;
+
+				snap_history_at(s->sn, fam, s->i, &ip, &h);
+				xfr_hist_render(&ip, &h, s->day, &n);
+				if (xfr_msg_add_name(m, z, &n, 0, true) < 0)
+					return 0; /* message full */
+				s->rrs += 2;
+				s->i++;
+			}
 			while (s->i < cnt) {
 				struct snap_listing li;
 				struct tl_ip ip;
@@ -392,10 +418,36 @@ static int axfr_next(struct dns_xfr_stream *s, struct xfr_msg *m)
 				}
 				s->i++;
 			}
-			s->ph = s->ph == P_V4 ? P_V6 : P_TAIL;
+			s->ph = s->ph == P_V4 ? P_V6 : s->hist ? P_TAIL : P_R4;
 			s->i = 0;
+			if (s->ph == P_R4)
+				snap_rnames_start(&s->rit, s->sn, 4);
 			break;
 		}
+		case P_R4:
+		case P_R6:
+			/* The operator's ranges, as wildcards: after the
+			 * exact names, a block at a time (bounded memory:
+			 * the iterator is the whole state). */
+			for (;;) {
+				struct snap_rname_iter back = s->rit;
+				struct snap_rname rn;
+
+				if (!snap_rnames_next(&s->rit, &rn))
+					break;
+				xfr_rname_render(z, &rn, &n);
+				if (xfr_msg_add_name(m, z, &n, n.codes,
+						     true) < 0) {
+					s->rit = back;
+					return 0; /* message full */
+				}
+				s->rrs += 1u + (unsigned)__builtin_popcount(
+						       n.codes);
+			}
+			if (s->ph == P_R4)
+				snap_rnames_start(&s->rit, s->sn, 6);
+			s->ph = s->ph == P_R4 ? P_R6 : P_TAIL;
+			break;
 		case P_TAIL: {
 			int rc = 0;
 
@@ -525,9 +577,10 @@ int dns_xfr_stream_next(struct dns_xfr_stream *s, uint8_t *out, size_t max,
 		struct timespec t1;
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		log_info("dns", "%s to %s done: %llu records in %llu messages, "
-			 "%.2f s", s->ixfr ? "IXFR" : s->q.qtype == DNS_TYPE_IXFR
-			 ? "IXFR (whole zone)" : "AXFR", s->peer,
+		log_info("dns", "%s%s to %s done: %llu records in %llu "
+			 "messages, %.2f s", s->ixfr ? "IXFR"
+			 : s->q.qtype == DNS_TYPE_IXFR ? "IXFR (whole zone)"
+			 : "AXFR", s->hist ? " of hist" : "", s->peer,
 			 (unsigned long long)s->rrs,
 			 (unsigned long long)s->msgs,
 			 (double)(t1.tv_sec - s->t0.tv_sec) +

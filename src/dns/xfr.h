@@ -12,10 +12,11 @@
  * IXFR journal, DATA/dns/ixfr) and dns_xfr_served after it (NOTIFY to the
  * configured secondaries, from a thread of this module's own).
  *
- * Zones transferred: the `bl` zone. The hist zone and the rbldnsd-syntax
- * zones are refused (logged): the snapshot offers no way to walk the
- * history (snapshot.h enumerates listed addresses only), and a dataset
- * file is better mirrored as the file itself.
+ * Zones transferred: the `bl` zone (its operator ranges as wildcards,
+ * snap_rnames_next), and the hist zone by AXFR (an IXFR of it gets the
+ * whole zone: no journal, since its D octets change daily; no NOTIFY).
+ * The rbldnsd-syntax zones are refused (logged): a dataset file is better
+ * mirrored as the file itself.
  *
  * Thread safety: dns_xfr_query and the stream functions may run on every
  * worker at once; dns_xfr_switch and dns_xfr_served on the one thread

@@ -100,6 +100,8 @@ struct xfr_name {
 				    * 32 nibbles */
 	size_t rel_len;
 	unsigned codes;		   /* one A each: SNAP_* bits */
+	bool has_a;		   /* and this A first (hist.ZONE) */
+	uint8_t a[4];
 	uint8_t txt[XFR_RDATA_MAX]; /* TXT data: character-strings */
 	size_t txt_len;
 };
@@ -112,6 +114,18 @@ struct xfr_name {
 void xfr_name_render(const struct dnsbl_zones *z, const struct tl_ip *ip,
 		     const struct snap_listing *li, bool test_point,
 		     bool v6_form, struct xfr_name *out);
+
+/*
+ * The records of one name an operator range puts in the zone (see
+ * snap_rnames_next): A 127.0.0.10 and the TXT with "$" the block.
+ */
+void xfr_rname_render(const struct dnsbl_zones *z, const struct snap_rname *rn,
+		      struct xfr_name *out);
+
+/* The records of @ip in hist.ZONE, as answer.c gives them (A 127.Y.D.K
+ * as of @today, TXT), dnsbl_hist_records. */
+void xfr_hist_render(const struct tl_ip *ip, const struct snap_history *h,
+		     tl_day today, struct xfr_name *out);
 
 /* Add the records of @n (A then TXT) to @m, all or none. Returns 0 or
  * TL_ENOSPC. @codes, @txt: which of them (deltas add a subset). */
@@ -265,8 +279,8 @@ void ixfr_journal_close(struct ixfr_journal *j);
 
 /*
  * Append the difference between snapshots @old and @cur of zone @z (a
- * merge walk of their sorted listed arrays, comparing each name's
- * records). A journal that does not end at @old's serial is reset first.
+ * merge walk of their sorted listed arrays, then of their range names
+ * (snap_rnames_next), comparing each name's records). A journal that does not end at @old's serial is reset first.
  * Returns 0 or an error (logged; the journal is then reset).
  */
 int ixfr_journal_append(struct ixfr_journal *j, const struct dnsbl_zones *z,

@@ -157,21 +157,26 @@ size_t xfr_soa_rdata(const struct dnsbl_zones *z, uint32_t serial,
 	return l1 + l2 + 20;
 }
 
-void xfr_name_render(const struct dnsbl_zones *z, const struct tl_ip *ip,
-		     const struct snap_listing *li, bool test_point,
-		     bool v6_form, struct xfr_name *out)
+/* Labels of the first @units octets (IPv4) or nibbles (IPv6, or IPv4 in
+ * its ::ffff: form with @v6_form) of @ip, reversed, after a "*" label
+ * when @wildcard, into @out. Returns the length. */
+static size_t owner(const struct tl_ip *ip, unsigned units, bool v6_form,
+		    bool wildcard, uint8_t *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	char txt[1024];
-	size_t n, o = 0, p = 0;
+	size_t o = 0;
 	int i;
 
+	if (wildcard) {
+		out[o++] = 1;
+		out[o++] = '*';
+	}
 	if (ip->family == 4 && !v6_form) {
-		for (i = 3; i >= 0; i--) { /* decimal, no leading zeros */
+		for (i = (int)units - 1; i >= 0; i--) { /* no leading zeros */
 			unsigned v = ip->a[i], w = v >= 100 ? 3 : v >= 10 ? 2 : 1;
-			uint8_t *d = out->rel + o + 1;
+			uint8_t *d = out + o + 1;
 
-			out->rel[o] = (uint8_t)w;
+			out[o] = (uint8_t)w;
 			d[w - 1] = (uint8_t)('0' + v % 10);
 			if (w > 1)
 				d[w - 2] = (uint8_t)('0' + v / 10 % 10);
@@ -188,22 +193,21 @@ void xfr_name_render(const struct dnsbl_zones *z, const struct tl_ip *ip,
 		} else {
 			memcpy(a, ip->a, 16);
 		}
-		for (i = 15; i >= 0; i--) {
-			out->rel[o++] = 1;
-			out->rel[o++] = (uint8_t)hex[a[i] & 0xf];
-			out->rel[o++] = 1;
-			out->rel[o++] = (uint8_t)hex[a[i] >> 4];
+		for (i = (int)units - 1; i >= 0; i--) {
+			out[o++] = 1;
+			out[o++] = (uint8_t)hex[i & 1 ? a[i / 2] & 0xf
+						      : a[i / 2] >> 4];
 		}
 	}
-	out->rel_len = o;
-	out->codes = li->codes & 0x3fu;
-	if (test_point)
-		n = (size_t)snprintf(txt, sizeof(txt), "%s", TEST_POINT_TXT);
-	else
-		n = snap_txt(z->txt, ip, li, txt, sizeof(txt));
-	/* Character-strings of at most 255 bytes (RFC 1035 3.3.14), as
-	 * dns_resp_add_txt splits them. */
-	o = 0;
+	return o;
+}
+
+/* TXT data of @txt (@n bytes): character-strings of at most 255 bytes
+ * (RFC 1035 3.3.14), as dns_resp_add_txt splits them. */
+static void txt_data(const char *txt, size_t n, struct xfr_name *out)
+{
+	size_t o = 0, p = 0;
+
 	do {
 		size_t c = n - p > DNS_TXT_STRING_MAX ? DNS_TXT_STRING_MAX
 						      : n - p;
@@ -216,12 +220,62 @@ void xfr_name_render(const struct dnsbl_zones *z, const struct tl_ip *ip,
 	out->txt_len = o;
 }
 
+void xfr_name_render(const struct dnsbl_zones *z, const struct tl_ip *ip,
+		     const struct snap_listing *li, bool test_point,
+		     bool v6_form, struct xfr_name *out)
+{
+	char txt[1024];
+	size_t n;
+
+	out->rel_len = owner(ip, ip->family == 4 && !v6_form ? 4 : 32,
+			     v6_form, false, out->rel);
+	out->has_a = false;
+	out->codes = li->codes & 0x3fu;
+	if (test_point)
+		n = (size_t)snprintf(txt, sizeof(txt), "%s", TEST_POINT_TXT);
+	else
+		n = snap_txt(z->txt, ip, li, txt, sizeof(txt));
+	txt_data(txt, n, out);
+}
+
+void xfr_rname_render(const struct dnsbl_zones *z, const struct snap_rname *rn,
+		      struct xfr_name *out)
+{
+	char txt[1024];
+	size_t n;
+
+	out->rel_len = owner(&rn->name.ip, rn->name.ip.family == 4
+						   ? rn->name.len / 8u
+						   : rn->name.len / 4u,
+			     false, rn->wildcard, out->rel);
+	out->has_a = false;
+	out->codes = rn->li.codes & 0x3fu;
+	n = snap_txt(z->txt, NULL, &rn->li, txt, sizeof(txt));
+	txt_data(txt, n, out);
+}
+
+void xfr_hist_render(const struct tl_ip *ip, const struct snap_history *h,
+		     tl_day today, struct xfr_name *out)
+{
+	char txt[96];
+	size_t n = dnsbl_hist_records(h, today, out->a, txt, sizeof(txt));
+
+	out->rel_len = owner(ip, ip->family == 4 ? 4 : 32, false, false,
+			     out->rel);
+	out->has_a = true;
+	out->codes = 0;
+	txt_data(txt, n, out);
+}
+
 int xfr_msg_add_name(struct xfr_msg *m, const struct dnsbl_zones *z,
 		     const struct xfr_name *n, unsigned codes, bool txt)
 {
 	struct xfr_msg save = *m;
 	unsigned b;
 
+	if (n->has_a && xfr_msg_add(m, n->rel, n->rel_len, DNS_TYPE_A, z->ttl,
+				    n->a, 4) < 0)
+		goto full;
 	for (b = 0; b < 6; b++)
 		if (codes & (1u << b)) {
 			uint8_t a[4] = {127, 0, 0, snap_code_octet(b)};

@@ -851,6 +851,61 @@ static bool find16(const uint8_t *k, uint64_t n, const uint8_t *key,
 static void unpack(const struct snap *sn, uint32_t v,
 		   struct snap_listing *out);
 
+static unsigned fam_bits(uint8_t family)
+{
+	return family == 4 ? 32 : 128;
+}
+
+/* The last address of the block of length @len at @lo (@bits space). */
+static tl_u128 block_end(tl_u128 lo, unsigned len, unsigned bits)
+{
+	if (len == 0)
+		return ~(tl_u128)0 >> (128 - bits);
+	return lo + (((tl_u128)1 << (bits - len)) - 1);
+}
+
+static tl_u128 num16(const uint8_t *p)
+{
+	tl_u128 v = 0;
+	unsigned i;
+
+	for (i = 0; i < 16; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void range_ends(const struct snap *sn, uint8_t family, uint64_t i,
+		       tl_u128 *lo, tl_u128 *hi)
+{
+	if (family == 4) {
+		*lo = sn->r4lo[i];
+		*hi = sn->r4hi[i];
+	} else {
+		*lo = num16(sn->r6lo + i * 16);
+		*hi = num16(sn->r6hi + i * 16);
+	}
+}
+
+/* The block of range @i's decomposition into CIDR blocks that holds @x:
+ * the same cut the zone names are made of (snap_rnames_next). */
+static void block_of(const struct snap *sn, uint8_t family, uint64_t i,
+		     tl_u128 x, struct tl_prefix *out)
+{
+	unsigned bits = fam_bits(family), len;
+	tl_u128 a, hi, end;
+
+	range_ends(sn, family, i, &a, &hi);
+	for (;;) {
+		len = tl_iv_cidr(a, hi, bits);
+		end = block_end(a, len, bits);
+		if (x <= end || end >= hi)
+			break;
+		a = end + 1;
+	}
+	tl_iv_ip(a, family, &out->ip);
+	out->len = (uint8_t)len;
+}
+
 /* The range holding @ip, or -1: the last range starting at or before it,
  * if it ends at or after it. */
 static int64_t find_range(const struct snap *sn, const struct tl_ip *ip)
@@ -908,6 +963,8 @@ bool snap_lookup(const struct snap *sn, const struct tl_ip *ip,
 		return false;
 	v = ip->family == 4 ? sn->r4v[r] : sn->r6v[r];
 	unpack(sn, v, out);
+	block_of(sn, ip->family, (uint64_t)r, tl_iv_num(ip), &out->block);
+	out->ranged = true;
 	return true;
 }
 
@@ -953,6 +1010,30 @@ bool snap_history(const struct snap *sn, const struct tl_ip *ip,
 	return true;
 }
 
+uint64_t snap_history_count(const struct snap *sn, uint8_t family)
+{
+	return family == 4 ? sn->h.nh4 : sn->h.nh6;
+}
+
+void snap_history_at(const struct snap *sn, uint8_t family, uint64_t i,
+		     struct tl_ip *ip, struct snap_history *out)
+{
+	uint64_t v;
+
+	memset(ip, 0, sizeof(*ip));
+	if (family == 4) {
+		tl_ip_from_v4(ip, sn->kh4[i]);
+		memcpy(&v, sn->vh4 + i * 8, 8);
+	} else {
+		ip->family = 6;
+		memcpy(ip->a, sn->kh6 + i * 16, 16);
+		memcpy(&v, sn->vh6 + i * 8, 8);
+	}
+	out->kinds = (unsigned)(v & 31u);
+	out->first = (tl_day)((v >> 5) & DAY_MASK);
+	out->last = (tl_day)((v >> 22) & DAY_MASK);
+}
+
 uint64_t snap_count(const struct snap *sn, uint8_t family)
 {
 	return family == 4 ? sn->h.n4 : sn->h.n6;
@@ -960,6 +1041,7 @@ uint64_t snap_count(const struct snap *sn, uint8_t family)
 
 static void unpack(const struct snap *sn, uint32_t v, struct snap_listing *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->codes = v & 63u;
 	out->first = (tl_day)((v >> 6) & DAY_MASK);
 	out->last = sn->h.day - (tl_day)(v >> 23);
@@ -991,13 +1073,197 @@ static void emit(char *buf, size_t size, size_t *o, const char *s, size_t n)
 	*o += n;
 }
 
+/* ---- operator ranges as zone names (snapshot.h) -------------------------- */
+
+/* The IPv4 test point, and the same in IPv6 form (::ffff:127.0.0.2):
+ * names of their own in every transfer. */
+#define TP4 ((tl_u128)0x7f000002)
+#define TP6 (((tl_u128)0xffff << 32) | 0x7f000002)
+
+/* Has @x (of @family) a name of its own: an exact entry or a test
+ * point? */
+static bool is_point(const struct snap *sn, uint8_t family, tl_u128 x)
+{
+	uint8_t key[16];
+	uint64_t at;
+	int i;
+
+	if (family == 4)
+		return x == TP4 || find4(sn->k4, sn->idx4, (uint32_t)x, &at);
+	if (x == TP6)
+		return true;
+	for (i = 15; i >= 0; i--, x >>= 8)
+		key[i] = (uint8_t)x;
+	return find16(sn->k6, sn->h.n6, key, &at);
+}
+
+/* The first address at or past @x with a name of its own. */
+static bool next_point(const struct snap *sn, uint8_t family, tl_u128 x,
+		       tl_u128 *out)
+{
+	tl_u128 tp = family == 4 ? TP4 : TP6, v = x;
+	bool have = false;
+	uint64_t at;
+
+	if (family == 4) {
+		find4(sn->k4, sn->idx4, (uint32_t)x, &at);
+		if (at < sn->h.n4) {
+			*out = sn->k4[at];
+			have = true;
+		}
+	} else {
+		uint8_t key[16];
+		int i;
+
+		for (i = 15; i >= 0; i--, v >>= 8)
+			key[i] = (uint8_t)v;
+		find16(sn->k6, sn->h.n6, key, &at);
+		if (at < sn->h.n6) {
+			*out = num16(sn->k6 + at * 16);
+			have = true;
+		}
+	}
+	if (tp >= x && (!have || tp < *out)) {
+		*out = tp;
+		have = true;
+	}
+	return have;
+}
+
+void snap_rnames_start(struct snap_rname_iter *it, const struct snap *sn,
+		       uint8_t family)
+{
+	memset(it, 0, sizeof(*it));
+	it->sn = sn;
+	it->family = family;
+}
+
+static tl_u128 prefix_of(tl_u128 x, unsigned len, unsigned bits)
+{
+	return len == 0 ? 0 : x & ~(((tl_u128)1 << (bits - len)) - 1);
+}
+
+static void rname_set(const struct snap_rname_iter *it, tl_u128 at,
+		      unsigned len, bool wildcard, struct snap_rname *out)
+{
+	tl_iv_ip(at, it->family, &out->name.ip);
+	out->name.len = (uint8_t)len;
+	out->wildcard = wildcard;
+	out->li = it->li;
+}
+
+bool snap_rnames_next(struct snap_rname_iter *it, struct snap_rname *out)
+{
+	const struct snap *sn = it->sn;
+	uint8_t fam = it->family;
+	unsigned bits = fam_bits(fam), step = fam == 4 ? 8 : 4;
+
+	for (;;) {
+		if (it->w_on) { /* nodes below the last wildcard */
+			tl_u128 p;
+			unsigned l;
+
+			if (!it->lev) {
+				if (it->from_end ||
+				    !next_point(sn, fam, it->from, &p) ||
+				    p > it->w_hi) {
+					it->w_on = false;
+					continue;
+				}
+				it->from = p + 1;
+				it->from_end = p == block_end(0, 0, bits);
+				/* The first node not named for the one
+				 * before. */
+				for (l = it->w_len + step; l < bits; l += step)
+					if (!it->has_prev ||
+					    prefix_of(p, l, bits) !=
+						    prefix_of(it->prev_pt, l,
+							      bits))
+						break;
+				it->pt = p;
+				it->prev_pt = p;
+				it->has_prev = true;
+				if (l >= bits)
+					continue;
+				it->lev = l;
+			}
+			rname_set(it, prefix_of(it->pt, it->lev, bits), it->lev,
+				  true, out);
+			it->lev += step;
+			if (it->lev >= bits)
+				it->lev = 0;
+			return true;
+		}
+		if (it->k < it->nk) {
+			/* k > 0 only when nlen > block.len >= 0 */
+			tl_u128 at = tl_iv_num(&it->block.ip) +
+				     (it->k ? (tl_u128)it->k
+						      << (bits - it->nlen)
+					    : 0);
+
+			it->k++;
+			if (it->nlen == bits) {
+				if (is_point(sn, fam, at))
+					continue;
+				rname_set(it, at, bits, false, out);
+				return true;
+			}
+			rname_set(it, at, it->nlen, true, out);
+			if (it->nlen + step < bits) {
+				it->w_on = true;
+				it->w_len = it->nlen;
+				it->w_hi = block_end(at, it->nlen, bits);
+				it->from = at;
+				it->from_end = false;
+				it->has_prev = false;
+				it->lev = 0;
+			}
+			return true;
+		}
+		/* The next block: of this range, or of the next one. */
+		{
+			tl_u128 at;
+			unsigned len;
+
+			if (it->in_range && it->bend >= it->end) {
+				it->in_range = false;
+				it->r++;
+			}
+			if (it->in_range) {
+				at = it->bend + 1;
+			} else {
+				tl_u128 lo;
+
+				if (it->r >= snap_range_count(sn, fam))
+					return false;
+				range_ends(sn, fam, it->r, &lo, &it->end);
+				unpack(sn, fam == 4 ? sn->r4v[it->r]
+						    : sn->r6v[it->r],
+				       &it->li);
+				it->li.ranged = true;
+				it->in_range = true;
+				at = lo;
+			}
+			len = tl_iv_cidr(at, it->end, bits);
+			it->bend = block_end(at, len, bits);
+			tl_iv_ip(at, fam, &it->block.ip);
+			it->block.len = (uint8_t)len;
+			it->li.block = it->block;
+			it->nlen = (len + step - 1) / step * step;
+			it->nk = (uint64_t)1 << (it->nlen - len);
+			it->k = 0;
+		}
+	}
+}
+
 size_t snap_txt(const char *tmpl, const struct tl_ip *ip,
 		const struct snap_listing *li, char *buf, size_t size)
 {
 	static const char *const kinds[6] = {"spam", "dictionary", "auth",
 					     "malware", "persistent",
 					     "operator"};
-	char tmp[TL_IP_STRLEN > TL_DAY_STRLEN ? TL_IP_STRLEN : TL_DAY_STRLEN];
+	char tmp[TL_PREFIX_STRLEN > TL_DAY_STRLEN ? TL_PREFIX_STRLEN
+						   : TL_DAY_STRLEN];
 	const char *p;
 	size_t o = 0;
 	unsigned b;
@@ -1006,7 +1272,10 @@ size_t snap_txt(const char *tmpl, const struct tl_ip *ip,
 		return 0;
 	for (p = tmpl; *p; p++) {
 		if (*p == '$') {
-			if (ip)
+			if (li->ranged)
+				emit(buf, size, &o, tmp,
+				     tl_prefix_format(&li->block, tmp));
+			else if (ip)
 				emit(buf, size, &o, tmp, tl_ip_format(ip, tmp));
 			else
 				emit(buf, size, &o, "$", 1);

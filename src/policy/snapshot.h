@@ -53,6 +53,9 @@
 #include "trapline/policy.h"
 #include "trapline/store.h"
 
+/* As oplist.h has it (C11 allows the typedef twice). */
+__extension__ typedef unsigned __int128 tl_u128;
+
 /* Code bits of a listed value. */
 enum {
 	SNAP_SPAM = 1u << 0,       /* 127.0.0.2 */
@@ -71,6 +74,9 @@ struct snap_listing {
 	unsigned codes;  /* SNAP_* */
 	tl_day first;    /* first seen */
 	tl_day last;     /* last seen (the snapshot day minus the age) */
+	bool ranged;     /* listed only through an operator range ... */
+	struct tl_prefix block; /* ... and this CIDR block of the range's
+				 * decomposition holds it (valid if ranged) */
 };
 
 /* One address in the history (the hist zone). */
@@ -129,7 +135,10 @@ void snap_range_at(const struct snap *sn, uint8_t family, uint64_t i,
 /*
  * Render the TXT template @tmpl for a listing into @buf (@size bytes,
  * NUL-ended, cut at @size - 1): "$" is the address (kept as "$" when @ip
- * is NULL, for rbldnsd, which fills it in itself), "%k" the kinds ("spam,
+ * is NULL, for rbldnsd, which fills it in itself) or, for a listing made
+ * by an operator range alone (li->ranged), its CIDR block (li->block,
+ * whatever @ip is: a zone transfer carries ranges as wildcards, which
+ * cannot hold the address asked for), "%k" the kinds ("spam,
  * auth"), "%f" the first-seen and "%l" the last-seen day (YYYY-MM-DD),
  * "%%" a percent sign. Returns the length.
  */
@@ -137,11 +146,74 @@ size_t snap_txt(const char *tmpl, const struct tl_ip *ip,
 		const struct snap_listing *li, char *buf, size_t size);
 
 /* Is @ip listed (exactly, or in an operator range)? Fills @out when it
- * is. */
+ * is; for a range, out->ranged and out->block (the block of the range's
+ * decomposition into CIDR blocks, tl_iv_cidr, that holds @ip). */
 bool snap_lookup(const struct snap *sn, const struct tl_ip *ip,
 		 struct snap_listing *out);
+/*
+ * The names the operator ranges put in the bl zone, for zone transfers
+ * and the BIND export (one function, so that they agree). Each range is
+ * cut into CIDR blocks (tl_iv_cidr); a block of length L becomes names
+ * at the next label boundary L' (octets for IPv4, nibbles for IPv6; L'
+ * = L when L is on one): the 2^(L'-L) prefixes of length L', each the
+ * wildcard "*.<labels of the prefix>" when L' is shorter than an
+ * address, else the address's own name. All carry A 127.0.0.10 and the
+ * TXT of li (li.ranged, li.block: "$" is the block).
+ *
+ * Names that the zone already holds change what a wildcard matches
+ * (RFC 4592 2.2.2: a wildcard does not cover names below an existing
+ * name), so: an address with an exact entry (which carries the operator
+ * code itself) and the IPv4 test point 127.0.0.2 get no range name of
+ * their own; and under a wildcard more than one label above such an
+ * address, the nodes between them (which now exist, empty) get the
+ * wildcard's records too, as wildcards one label further down.
+ *
+ * Names come in order of (first address, prefix length), so two
+ * snapshots' lists merge-compare; the walk needs no memory beyond @it,
+ * which can be copied to step back.
+ */
+struct snap_rname {
+	struct tl_prefix name;  /* the name's prefix, len on a boundary */
+	bool wildcard;          /* "*." + the prefix; else an address */
+	struct snap_listing li; /* SNAP_OPERATOR, ranged, block */
+};
+
+struct snap_rname_iter {
+	const struct snap *sn;  /* borrowed */
+	uint8_t family;
+	uint64_t r;             /* the range being cut */
+	bool in_range;          /* r's blocks are being walked */
+	tl_u128 end;            /* r's last address */
+	struct tl_prefix block; /* the current block */
+	tl_u128 bend;           /* its last address */
+	struct snap_listing li; /* r's listing, for the current block */
+	unsigned nlen;          /* the block's names' prefix length */
+	uint64_t k, nk;         /* next name of the block, names in it */
+	/* Nodes below the last wildcard (see above). */
+	tl_u128 w_hi;           /* the wildcard's last address */
+	unsigned w_len;         /* its prefix length */
+	bool w_on;              /* nodes below it are being walked */
+	tl_u128 from;           /* the next exact address is at or past */
+	bool from_end;          /* nothing past the last one */
+	tl_u128 pt, prev_pt;    /* the exact address below, the one before */
+	bool has_prev;
+	unsigned lev;           /* next node length to name for pt; 0: none */
+};
+
+void snap_rnames_start(struct snap_rname_iter *it, const struct snap *sn,
+		       uint8_t family);
+/* The next name, or false at the end. */
+bool snap_rnames_next(struct snap_rname_iter *it, struct snap_rname *out);
+
 /* Is @ip in the history? */
 bool snap_history(const struct snap *sn, const struct tl_ip *ip,
 		  struct snap_history *out);
+/* Addresses of @family (4 or 6) in the history, and the @i-th of them in
+ * address order (for transfers of the hist zone). The history's pages
+ * are given back to the kernel after the load; a walk faults them in
+ * again from the file. */
+uint64_t snap_history_count(const struct snap *sn, uint8_t family);
+void snap_history_at(const struct snap *sn, uint8_t family, uint64_t i,
+		     struct tl_ip *ip, struct snap_history *out);
 
 #endif

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import ev, lines
+from conftest import BIN, ev, lines
 
 EVENTS = lines(
     ev("2026-11-26T10:00:00Z", "81.2.69.160"),
@@ -92,6 +92,63 @@ def test_rbldnsd_serves_the_export_as_trapline_lists(listed, tmp_path):
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=10)
+
+
+def start_rbldnsd(tmp_path, out):
+    os.chmod(tmp_path, 0o755)
+    port = free_port()
+    p = subprocess.Popen(["rbldnsd", "-n", "-f", "-q", "-b", "127.0.0.1/%d" % port,
+                          "-w", str(tmp_path), "bl.test:combined:" + out.name],
+                         stderr=subprocess.PIPE)
+    end = time.time() + 10
+    while time.time() < end and not dig(port, "2.0.0.127.bl.test", "A"):
+        time.sleep(0.1)
+    return p, port
+
+
+# Sampled addresses: exact entries, inside the ranges (an exact entry in
+# one among them), in the allowlisted hole, around the edges.
+RANGE_SAMPLE = ["81.2.69.160", "81.2.69.170", "81.2.69.5", "81.2.68.255",
+                "192.0.2.0", "192.0.2.77", "192.0.2.130", "192.0.2.144",
+                "192.0.2.255", "192.0.3.0", "203.0.113.100", "203.0.113.128",
+                "2001:db8:aa::1", "2001:db8:ab::", "2a02:c7f::1"]
+
+
+def test_rbldnsd_answers_the_ranges_as_trapline_does(listed, tmp_path):
+    if not shutil.which("rbldnsd") or not shutil.which("dig"):
+        pytest.skip("rbldnsd or dig missing")
+    for r in ("81.2.69.0/24", "192.0.2.0/24", "203.0.113.64/26",
+              "2001:db8:aa::/48"):
+        listed.run("list", "add", r, "--reason", "x", check=0)
+    listed.run("list", "allow", "192.0.2.128/28", "--reason", "hole", check=0)
+    out = tmp_path / "bl.rbl"
+    listed.run("export", "--format", "rbldnsd", "--zone", "bl.test",
+               "--output", str(out), check=0)
+    assert "192.0.2.144/28 :10:" in out.read_text()
+    conf = tmp_path / "dns.conf"
+    conf.write_text("[dns]\nzone = bl.test\n")
+    tport = free_port()
+    t = subprocess.Popen([BIN, "dns", "--data",
+                          listed.data, "--config", str(conf), "--listen",
+                          "127.0.0.1:%d" % tport], env=listed.env,
+                         stderr=subprocess.DEVNULL)
+    p, port = start_rbldnsd(tmp_path, out)
+    try:
+        end = time.time() + 10
+        while time.time() < end and not dig(tport, "2.0.0.127.bl.test", "A"):
+            time.sleep(0.1)
+        for ip in RANGE_SAMPLE:
+            name = reverse(ip) + ".bl.test"
+            for qt in ("A", "TXT"):
+                assert dig(port, name, qt) == dig(tport, name, qt), (ip, qt)
+        txt = dig(tport, reverse("192.0.2.144") + ".bl.test", "TXT")
+        assert "192.0.2.144/28" in txt[0]
+        assert dig(port, reverse("192.0.2.130") + ".bl.test", "A") == []
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+        t.send_signal(signal.SIGTERM)
+        t.wait(timeout=10)
 
 
 def test_bind_zone_loads(listed, tmp_path):

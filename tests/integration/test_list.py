@@ -337,13 +337,18 @@ def test_rbldnsd_serves_the_ranges(listed, tmp_path):
 
 
 def test_bind_zone_has_the_names(listed, tmp_path):
-    listed.run("list", "add", "10.0.0.0/8", "--reason", "too big for BIND", check=0)
+    listed.run("list", "add", "10.0.0.0/8", "--reason", "a wildcard", check=0)
     out = tmp_path / "bl.zone"
-    p = listed.run("export", "--format", "bind", "--zone", "bl.test", "--output",
-                   str(out), check=0)
-    assert b"10.0.0.0-10.255.255.255: more than 65536 names" in p.stderr
+    listed.run("export", "--format", "bind", "--zone", "bl.test", "--output",
+               str(out), check=0)
     text = out.read_text()
+    # the /8 and the /48 as wildcards; the /25 left by the hole (/25 is
+    # no octet boundary) as the names of its addresses
+    assert "*.10 IN A 127.0.0.10" in text
+    assert '*.10 IN TXT "' in text and "10.0.0.0/8" in text
+    assert "*.0.0.0.0.8.b.d.0.1.0.0.2 IN A 127.0.0.10" in text
     assert "5.70.2.81 IN A 127.0.0.10" in text
+    assert "81.2.70.0/25" in text
     assert "127.70.2.81 IN A 127.0.0.10" in text
     assert "128.70.2.81" not in text and "170.69.2.81" not in text
     # the exact entry inside the range is written once

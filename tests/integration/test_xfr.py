@@ -250,11 +250,37 @@ def test_tsig_required_when_a_key_is_set(primary):
     assert d.stop() == 0
 
 
-def test_hist_and_foreign_zones_are_refused(primary):
+def test_foreign_zones_are_refused(primary):
     d = primary()
-    assert "Transfer failed" in d.dig("hist." + ZONE, "AXFR")
-    d.wait_log(r"hist zone is not transferred")
     assert "Transfer failed" in d.dig("example.com", "AXFR")
+    d.wait_log(r"not a zone served here")
+    assert d.stop() == 0
+
+
+def test_hist_axfr_is_what_the_server_answers(primary):
+    d = primary()
+    hz = "hist." + ZONE
+    rr = records(d.dig(hz, "AXFR"))
+    assert rr[0][2] == "SOA" and rr[-1][2] == "SOA" and rr[0] == rr[-1]
+    assert rr[0][0] == hz + "."
+    assert ("hist.bl.test.", 300, "NS", "localhost.") in rr
+    owners = {r[0] for r in rr if r[2] in ("A", "TXT")}
+    want = {rev4(ip).replace(ZONE, hz) + "."
+            for ip in ("81.2.69.160", "81.2.69.162", "5.45.62.7")}
+    want.add(rev6("2a020c7f000000000000000000000001").replace(ZONE, hz) + ".")
+    assert owners == want                  # no test points in hist
+    for name in owners:
+        for t in ("A", "TXT"):
+            st, ans, _ = answer(d, name, t)
+            assert st == "NOERROR"
+            assert ans == sorted(r for r in rr if r[0] == name and r[2] == t)
+            assert len(ans) == 1
+    # IXFR of hist: the whole zone, SOA first and last.
+    s0 = d.serial()
+    ix = records(d.dig(hz, "IXFR=%d" % (s0 - 1)))
+    assert ix[0][2] == "SOA" and ix[-1][2] == "SOA"
+    assert {r[0] for r in ix if r[2] in ("A", "TXT")} == owners
+    d.wait_log(r"IXFR of hist from 127\.0\.0\.1: serial \d+, 4 names")
     assert d.stop() == 0
 
 
@@ -341,11 +367,12 @@ def test_damaged_journal_falls_back_to_axfr(primary):
 # ---- secondaries ------------------------------------------------------------
 
 class Secondary:
-    def __init__(self, kind, tmp_path, port, primary_port, key=None):
+    def __init__(self, kind, tmp_path, port, primary_port, key=None,
+                 zone=ZONE):
         self.kind, self.port = kind, port
         kname = key and key.split(":")[0]
         ksecret = key and key.split(":")[2]
-        self.dir = tmp_path / kind
+        self.dir = tmp_path / (kind + ("" if zone == ZONE else "-" + zone))
         self.dir.mkdir()
         self.logpath = self.dir / "log"
         if kind == "knot":
@@ -385,7 +412,7 @@ template:
     zonefile-load: none
     journal-content: changes
 zone:
-  - domain: {ZONE}
+  - domain: {zone}
     master: primary
     acl: [from_primary, dump]
 """)
@@ -413,8 +440,8 @@ server:
 remote-control:
     control-enable: no
 zone:
-    name: {ZONE}
-    zonefile: "{ZONE}.zone"
+    name: {zone}
+    zonefile: "{zone}.zone"
     request-xfr: 127.0.0.1@{primary_port} {kname or "NOKEY"}
     allow-notify: 127.0.0.1 {kname or "NOKEY"}
 """)
@@ -509,9 +536,6 @@ def test_secondary_transfers_and_follows_by_ixfr(primary, tmp_path, kind,
             assert "IXFR, incoming" in sec.text()
             assert "fallback to AXFR" not in sec.text()
         same_answers(d, sec)
-        # hist is not transferred: the primary alone answers it.
-        assert answer(d, rev4("81.2.69.160").replace(ZONE, "hist." + ZONE),
-                      "A")[0] == "NOERROR"
     finally:
         sec.stop()
     assert d.stop() == 0
@@ -604,3 +628,128 @@ def test_udp_answers_while_a_big_axfr_streams(tl, tmp_path):
         sock.close()
     finally:
         d.stop()
+
+
+# ---- operator ranges: wildcards in AXFR and IXFR ---------------------------
+
+RANGES = ["192.0.2.0/24", "198.51.100.0/22", "203.0.113.64/26",
+          "81.2.0.0/16", "2001:db8:aa::/48"]
+HOLE = "192.0.2.128/28"          # allowlisted inside the /24
+RANGE_ADDRS = [
+    "192.0.2.0", "192.0.2.77", "192.0.2.127", "192.0.2.255",    # the /24
+    "192.0.2.128", "192.0.2.130", "192.0.2.143",                # the hole
+    "192.0.2.144", "192.0.2.160",                               # past it
+    "192.0.1.255", "192.0.3.0",                                 # outside
+    "198.51.100.0", "198.51.101.7", "198.51.103.255",           # the /22
+    "198.51.99.255", "198.51.104.0",
+    "203.0.113.64", "203.0.113.100", "203.0.113.127",           # the /26
+    "203.0.113.63", "203.0.113.128",
+    "81.2.69.160", "81.2.69.162", "81.2.69.99", "81.2.70.5",    # exact in
+    "81.2.255.255", "81.3.0.0", "81.1.255.255",                 # a /16
+]
+RANGE_ADDRS6 = ["20010db800aa00000000000000000001",
+                "20010db800aaffffffffffffffffffff",
+                "20010db800ab00000000000000000000",
+                "20010db800a9ffffffffffffffffffff"]
+
+
+def range_questions():
+    q = []
+    for ip in RANGE_ADDRS:
+        q += [(rev4(ip), "A"), (rev4(ip), "TXT")]
+    for h in RANGE_ADDRS6:
+        q += [(rev6(h), "A"), (rev6(h), "TXT")]
+    return q
+
+
+def same_range_answers(d, sec):
+    for name, t in range_questions():
+        want = answer(d, name, t)
+        got = answer(d, name, t, port=sec.port)
+        assert got == want, (sec.kind, name, t)
+
+
+@pytest.mark.parametrize("kind", ["knot", "nsd"])
+def test_secondary_answers_the_operator_ranges(primary, tl, tmp_path, kind):
+    if not shutil.which("knotd" if kind == "knot" else "nsd"):
+        pytest.skip(kind + " missing (scripts/install-deps)")
+    for r in RANGES:
+        tl.run("list", "add", r, "--reason", "test range", check=0)
+    tl.run("list", "allow", HOLE, "--reason", "hole", check=0)
+    sport = free_port()
+    d = primary(notify="127.0.0.1:%d" % sport, extra="txt = listed: $ %f\n")
+    s0 = d.serial()
+    # The primary: a range address names its block.
+    rc, recs, _ = answer(d, rev4("198.51.101.7"), "TXT")
+    assert rc == "NOERROR" and '"listed: 198.51.100.0/22 ' in recs[0][3]
+    rc, recs, _ = answer(d, rev4("192.0.2.144"), "TXT")
+    assert '"listed: 192.0.2.144/28 ' in recs[0][3]
+    assert answer(d, rev4("192.0.2.130"), "A")[0] == "NXDOMAIN"
+    rc, recs, _ = answer(d, rev4("81.2.69.160"), "TXT")
+    assert '"listed: 81.2.69.160 ' in recs[0][3]        # exact: itself
+    axfr = records(d.dig(ZONE, "AXFR"))
+    names = {r[0] for r in axfr}
+    # the /24 less the hole: /25, /28, /27, /26: names of addresses
+    assert "0.2.0.192." + ZONE + "." in names
+    assert "130.2.0.192." + ZONE + "." not in names
+    assert "*.2.0.192." + ZONE + "." not in names
+    assert "*.101.51.198." + ZONE + "." in names
+    assert "100.113.0.203." + ZONE + "." in names
+    assert "*.69.2.81." + ZONE + "." in names           # node under *.2.81
+    sec = Secondary(kind, tmp_path, sport, d.port)
+    try:
+        wait_serial(d, sec, s0)
+        same_range_answers(d, sec)
+        # One range goes: NOTIFY, IXFR, NXDOMAIN at the secondary too.
+        time.sleep(1.1)
+        n = len(re.findall(r"serving snapshot serial", d.text()))
+        tl.run("list", "del", "198.51.100.0/22", check=0)
+        d.wait_log(r"serving snapshot serial", count=n + 1)
+        new = d.serial()
+        assert new > s0
+        wait_serial(d, sec, new)
+        d.wait_log(r"IXFR from 127\.0\.0\.1: serial %d to %d, 1 changes" %
+                   (s0, new))
+        d.wait_log(r"IXFR to 127\.0\.0\.1 done")
+        if kind == "knot":
+            assert "fallback to AXFR" not in sec.text()
+        assert answer(d, rev4("198.51.101.7"), "A",
+                      port=sec.port)[0] == "NXDOMAIN"
+        same_range_answers(d, sec)
+    finally:
+        sec.stop()
+    assert d.stop() == 0
+
+
+@pytest.mark.parametrize("kind", ["knot", "nsd"])
+def test_secondary_transfers_hist(primary, tmp_path, kind):
+    if not shutil.which("knotd" if kind == "knot" else "nsd"):
+        pytest.skip(kind + " missing (scripts/install-deps)")
+    hz = "hist." + ZONE
+    d = primary()
+    m = re.match(r"\S+ \S+ (\d+) ", d.dig(hz, "SOA", "+short"))
+    s0 = int(m.group(1))
+    sec = Secondary(kind, tmp_path, free_port(), d.port, zone=hz)
+    try:
+        end = time.time() + 30
+        while time.time() < end:
+            m = re.match(r"\S+ \S+ (\d+) ", d.dig(hz, "SOA", "+short",
+                                                 port=sec.port))
+            if m and int(m.group(1)) == s0:
+                break
+            assert sec.p.poll() is None, sec.text()
+            time.sleep(0.1)
+        else:
+            raise AssertionError(sec.text() + d.text())
+        names = [rev4(ip) for ip in ("81.2.69.160", "81.2.69.162",
+                                     "5.45.62.7", "81.2.69.99")]
+        names.append(rev6("2a020c7f000000000000000000000001"))
+        for name in names:
+            for t in ("A", "TXT"):
+                name_h = name.replace(ZONE, hz)
+                assert answer(d, name_h, t, port=sec.port) == \
+                    answer(d, name_h, t), (kind, name_h, t)
+        d.wait_log(r"AXFR of hist to 127\.0\.0\.1 done")
+    finally:
+        sec.stop()
+    assert d.stop() == 0

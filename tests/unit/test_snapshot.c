@@ -299,6 +299,157 @@ static void test_ranges(void **state)
 	tl_oplist_free(&l);
 }
 
+/* A range name as text: "*.2.0.192", "0.3.0.192", nibbles for IPv6. */
+static void rname_text(const struct snap_rname *rn, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct tl_ip *ip = &rn->name.ip;
+	size_t o = 0;
+	int i;
+
+	o += (size_t)snprintf(buf, size, "%s", rn->wildcard ? "*" : "");
+	if (ip->family == 4)
+		for (i = rn->name.len / 8 - 1; i >= 0; i--)
+			o += (size_t)snprintf(buf + o, size - o, "%s%u",
+					      o ? "." : "", ip->a[i]);
+	else
+		for (i = rn->name.len / 4 - 1; i >= 0; i--)
+			o += (size_t)snprintf(buf + o, size - o, "%s%c",
+					      o ? "." : "",
+					      hex[i & 1 ? ip->a[i / 2] & 15
+							: ip->a[i / 2] >> 4]);
+}
+
+static void test_range_names(void **state)
+{
+	static const char *const want4[] = {
+		"*.10",                   /* /8: one wildcard, */
+		"*.1.10", "*.2.1.10",     /* and the nodes above 10.1.2.3 (in
+					   * the history: an exact entry) */
+		"*.2.81",                 /* /16 ... */
+		"*.69.2.81",              /* ... and the node above the exact
+					   * 81.2.69.160 and .162 */
+		"*.2.0.192",              /* /24 */
+		"0.3.0.192",              /* /32 (merged with the /24) */
+		"*.100.51.198", "*.101.51.198", /* /22: four */
+		"*.102.51.198", "*.103.51.198",
+	};
+	struct tl_store *s;
+	struct tl_oplist l;
+	struct tl_policy p2 = pol;
+	struct snap_info info;
+	struct snap_listing li;
+	struct snap_rname_iter it, back;
+	struct snap_rname rn;
+	struct snap *sn;
+	struct tl_ip a;
+	char buf[200], want[200], txt[200];
+	tl_day listed = today - 10;
+	size_t n = 0, i;
+
+	(void)state;
+	tl_oplist_init(&l);
+	oplist_add(&l, TL_OP_LIST, "10.0.0.0/8", listed);
+	oplist_add(&l, TL_OP_LIST, "81.2.0.0/16", listed);
+	oplist_add(&l, TL_OP_LIST, "192.0.2.0/24", listed);
+	oplist_add(&l, TL_OP_LIST, "192.0.3.0/32", listed);
+	oplist_add(&l, TL_OP_LIST, "198.51.100.0/22", listed);
+	oplist_add(&l, TL_OP_LIST, "203.0.113.64/26", listed);
+	oplist_add(&l, TL_OP_LIST, "2001:db8::/47", listed);
+	oplist_add(&l, TL_OP_LIST, "2a02:c7f::/48", listed);
+	assert_int_equal(tl_oplist_compile(&l, today), 0);
+	p2.ops = &l;
+	snprintf(rpath, sizeof(rpath), "%s/names.snap", dir);
+	assert_int_equal(tl_store_open(store, TL_STORE_READ, NULL, &s), 0);
+	assert_int_equal(snap_build(s, &p2, today, 8, rpath, &info), 0);
+	tl_store_close(s);
+	assert_int_equal(snap_load(rpath, &sn), 0);
+
+	snap_rnames_start(&it, sn, 4);
+	while (snap_rnames_next(&it, &rn)) {
+		assert_true(rn.li.ranged);
+		assert_int_equal(rn.li.codes, SNAP_OPERATOR);
+		rname_text(&rn, buf, sizeof(buf));
+		if (n < sizeof(want4) / sizeof(want4[0])) {
+			assert_string_equal(buf, want4[n]);
+		} else { /* /26: 64 names of their own */
+			snprintf(want, sizeof(want), "%zu.113.0.203",
+				 64 + n - sizeof(want4) / sizeof(want4[0]));
+			assert_string_equal(buf, want);
+			assert_false(rn.wildcard);
+			assert_int_equal(rn.li.block.len, 26);
+		}
+		n++;
+	}
+	assert_int_equal(n, sizeof(want4) / sizeof(want4[0]) + 64);
+
+	/* IPv6: a /47 is two /48 wildcards; the /48 holding the exact
+	 * 2a02:c7f::1 is one wildcard and one below each node down to it
+	 * (nibbles 13 to 31: 19). */
+	snap_rnames_start(&it, sn, 6);
+	n = 0;
+	while (snap_rnames_next(&it, &rn)) {
+		rname_text(&rn, buf, sizeof(buf));
+		if (n == 0)
+			assert_string_equal(buf, "*.0.0.0.0.8.b.d.0.1.0.0.2");
+		if (n == 1)
+			assert_string_equal(buf, "*.1.0.0.0.8.b.d.0.1.0.0.2");
+		if (n == 2)
+			assert_string_equal(buf, "*.0.0.0.0.f.7.c.0.2.0.a.2");
+		if (n == 21)
+			assert_string_equal(buf, "*.0.0.0.0.0.0.0.0.0.0.0.0."
+					    "0.0.0.0.0.0.0.0.0.0.0."
+					    "f.7.c.0.2.0.a.2");
+		assert_true(rn.wildcard);
+		n++;
+	}
+	assert_int_equal(n, 22);
+	/* A copy of the cursor steps back. */
+	snap_rnames_start(&it, sn, 4);
+	assert_true(snap_rnames_next(&it, &rn));
+	back = it;
+	assert_true(snap_rnames_next(&it, &rn));
+	rname_text(&rn, want, sizeof(want));
+	it = back;
+	assert_true(snap_rnames_next(&it, &rn));
+	rname_text(&rn, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+
+	/* A lookup names the block; "$" in the TXT is that block. */
+	a = ip_of("198.51.101.7");
+	assert_true(snap_lookup(sn, &a, &li));
+	assert_true(li.ranged);
+	snap_txt("$ %f", &a, &li, txt, sizeof(txt));
+	assert_string_equal(txt, "198.51.100.0/22 2026-11-17");
+	a = ip_of("192.0.3.0");
+	assert_true(snap_lookup(sn, &a, &li));
+	snap_txt("$", &a, &li, txt, sizeof(txt));
+	assert_string_equal(txt, "192.0.3.0/32");
+	a = ip_of("203.0.113.100");
+	assert_true(snap_lookup(sn, &a, &li));
+	snap_txt("$", NULL, &li, txt, sizeof(txt));
+	assert_string_equal(txt, "203.0.113.64/26");
+	a = ip_of("2001:db8:1::5");
+	assert_true(snap_lookup(sn, &a, &li));
+	snap_txt("$", &a, &li, txt, sizeof(txt));
+	assert_string_equal(txt, "2001:db8::/47");
+	a = ip_of("81.2.69.160"); /* exact: the address itself */
+	assert_true(snap_lookup(sn, &a, &li));
+	assert_false(li.ranged);
+	snap_txt("$", &a, &li, txt, sizeof(txt));
+	assert_string_equal(txt, "81.2.69.160");
+	snap_txt("$", NULL, &li, txt, sizeof(txt));
+	assert_string_equal(txt, "$");
+	for (i = 0; i < 3; i++) { /* in the history: an exact entry */
+		a = ip_of(i == 0 ? "81.2.70.1" : i == 1 ? "81.2.69.161"
+							: "81.2.69.162");
+		assert_true(snap_lookup(sn, &a, &li));
+		assert_int_equal(li.ranged, i == 0);
+	}
+	snap_free(sn);
+	tl_oplist_free(&l);
+}
+
 /* Recompute both checksums after a mutation, so the structure checks
  * behind them are what refuses the file. */
 static void fix_crcs(uint8_t *p, size_t len)
@@ -388,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_damage_is_refused),
 		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_range_names),
 		cmocka_unit_test(test_bad_ranges_are_refused),
 	};
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dns/xfr_int.h"
+#include "policy/oplist.h"
 #include "policy/snapshot.h"
 #include "trapline/alloc.h"
 #include "trapline/config.h"
@@ -490,6 +491,100 @@ static void test_journal_diff(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void op_list(struct tl_oplist *l, const char *pfx, tl_day day)
+{
+	struct tl_op_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = TL_OP_LIST;
+	assert_int_equal(tl_prefix_parse(pfx, strlen(pfx), true, &e.pfx), 0);
+	e.added = (int64_t)day * 86400;
+	e.expires = TL_OPLIST_NO_EXPIRY;
+	strcpy(e.who, "test");
+	strcpy(e.reason, "test");
+	assert_int_equal(tl_oplist_put(l, &e), 0);
+}
+
+/* Range names: their wire form, and the journal's difference of two
+ * snapshots' ranges (one /22 gone, one /26 come, one /24 kept). */
+static void test_range_names_diff(void **state)
+{
+	struct tl_store_opts o = {1ull << 30, false};
+	char dir[64] = "/tmp/test_xfr_XXXXXX", st[128], p1[128], p2[128],
+	     jp[128], cmd[160];
+	tl_day today = tl_day_from_civil(2026, 11, 27);
+	struct tl_config cfg;
+	struct tl_policy pol, pa, pb;
+	struct tl_oplist la, lb;
+	struct snap_info info;
+	struct snap_rname_iter it;
+	struct snap_rname rn;
+	struct ixfr_journal j;
+	struct xfr_name n;
+	struct tl_store *s;
+	struct snap *a, *b;
+	uint32_t tag = ixfr_zone_tag(zones.bl, zones.bl_len);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(st, sizeof(st), "%s/store", dir);
+	snprintf(p1, sizeof(p1), "%s/1.snap", dir);
+	snprintf(p2, sizeof(p2), "%s/2.snap", dir);
+	snprintf(jp, sizeof(jp), "%s/bl.ixfr", dir);
+	tl_config_defaults(&cfg);
+	tl_policy_from_config(&pol, &cfg);
+	tl_oplist_init(&la);
+	tl_oplist_init(&lb);
+	op_list(&la, "192.0.2.0/24", today - 3);
+	op_list(&la, "198.51.100.0/22", today - 3);
+	op_list(&lb, "192.0.2.0/24", today - 3);
+	op_list(&lb, "203.0.113.64/26", today);
+	assert_int_equal(tl_oplist_compile(&la, today), 0);
+	assert_int_equal(tl_oplist_compile(&lb, today), 0);
+	pa = pol;
+	pa.ops = &la;
+	pb = pol;
+	pb.ops = &lb;
+	assert_int_equal(tl_store_open(st, TL_STORE_WRITE, &o, &s), 0);
+	add_ev(s, "81.2.69.160", today - 1, TL_KIND_SPAM);
+	assert_int_equal(tl_store_commit(s), 0);
+	assert_int_equal(snap_build(s, &pa, today, 100, p1, &info), 0);
+	assert_int_equal(snap_build(s, &pb, today, 200, p2, &info), 0);
+	tl_store_close(s);
+	assert_int_equal(snap_load(p1, &a), 0);
+	assert_int_equal(snap_load(p2, &b), 0);
+
+	snap_rnames_start(&it, a, 4);
+	assert_true(snap_rnames_next(&it, &rn));
+	xfr_rname_render(&zones, &rn, &n);
+	assert_int_equal(n.rel_len, 10);
+	assert_memory_equal(n.rel, "\1*\0012\0010\003192", 10);
+	assert_int_equal(n.codes, SNAP_OPERATOR);
+	assert_false(n.has_a);
+	/* the TXT names the block */
+	assert_non_null(memmem(n.txt, n.txt_len, "192.0.2.0/24", 12));
+	assert_true(snap_rnames_next(&it, &rn));
+	xfr_rname_render(&zones, &rn, &n);
+	assert_int_equal(n.rel_len, 13);
+	assert_memory_equal(n.rel, "\1*\003100\00251\003198", 13);
+	assert_non_null(memmem(n.txt, n.txt_len, "198.51.100.0/22", 15));
+
+	assert_int_equal(ixfr_journal_open(&j, jp, tag, 5, 1 << 20), 0);
+	assert_int_equal(ixfr_journal_append(&j, &zones, a, b), 0);
+	assert_int_equal(j.n, 1);
+	assert_int_equal(j.recs[0].ndel, 4 * 2);  /* the /22's wildcards */
+	assert_int_equal(j.recs[0].nadd, 64 * 2); /* the /26's names */
+	ixfr_journal_close(&j);
+
+	snap_free(a);
+	snap_free(b);
+	tl_oplist_free(&la);
+	tl_oplist_free(&lb);
+	tl_config_free(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_tsig),
 		cmocka_unit_test(test_journal_diff),
+		cmocka_unit_test(test_range_names_diff),
 	};
 
 	return cmocka_run_group_tests(tests, setup_zones, NULL);
