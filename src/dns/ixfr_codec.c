@@ -7,16 +7,12 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "be.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
 #include "xfr_int.h"
 
 #define HDR_QR 0x80
-
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 static inline uint8_t lower(uint8_t c)
 {
@@ -109,31 +105,6 @@ enum xfr_parse xfr_query_parse(const uint8_t *pkt, size_t len,
 		    (uint32_t)pkt[pos + 2] << 8 | pkt[pos + 3];
 	q->has_serial = true;
 	return XFR_P_OK;
-}
-
-static inline uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
 }
 
 uint32_t ixfr_crc(const uint8_t *p, size_t n)

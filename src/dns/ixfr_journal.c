@@ -17,26 +17,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "be.h"
 #include "trapline/alloc.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
 #include "xfr_int.h"
 
 #define WBUF 65536 /* bytes buffered by the writer */
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
 
 /* ---- the file --------------------------------------------------------- */
 

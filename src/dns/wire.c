@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "be.h"
 #include "trapline/err.h"
 #include "wire.h"
 
@@ -28,25 +29,6 @@
  * RDLENGTH), and of a question after its name (type, class). */
 #define RR_FIXED 10
 #define Q_FIXED 4
-
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static inline uint8_t lower(uint8_t c)
 {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "be.h"
 #include "trapline/err.h"
 #include "xfr_int.h"
 
@@ -19,25 +20,6 @@
 #define HDR_AA 0x04
 #define QNAME_OFF DNS_HEADER_SIZE
 #define TEST_POINT_TXT "RFC 5782 test point" /* as answer.c */
-
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 int xfr_msg_init(struct xfr_msg *m, uint8_t *buf, size_t max,
 		 const struct xfr_query *q, unsigned rcode)

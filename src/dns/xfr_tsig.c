@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "be.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
 #include "xfr_int.h"
@@ -25,17 +26,6 @@
 /* "hmac-sha256." in wire form */
 static const uint8_t alg_name[] = "\x0bhmac-sha256";
 #define ALG_LEN 13 /* with the root label */
-
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static void put48(uint8_t *p, uint64_t v)
 {
