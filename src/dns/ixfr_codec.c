@@ -19,12 +19,15 @@ static inline uint8_t lower(uint8_t c)
 	return (uint8_t)((unsigned)(c - 'A') < 26u ? c + ('a' - 'A') : c);
 }
 
-/* Skip a name in a record (labels ending in the root label or in one
- * pointer) at *pos; every byte inside @len. */
-static bool skip_name(const uint8_t *pkt, size_t len, size_t *pos)
+/* Skip a name at *pos (labels, or labels ending in a pointer), inside
+ * @len; copy it lower-cased into @out (when not NULL) if it is not
+ * compressed. Returns false when it does not read. */
+bool xfr_name_read(const uint8_t *pkt, size_t len, size_t *pos,
+		   uint8_t *out, size_t *out_len, bool *compressed)
 {
-	size_t p = *pos, total = 0;
+	size_t p = *pos, o = 0;
 
+	*compressed = false;
 	for (;;) {
 		uint8_t l;
 
@@ -34,17 +37,26 @@ static bool skip_name(const uint8_t *pkt, size_t len, size_t *pos)
 		if ((l & 0xc0) == 0xc0) {
 			if (p + 2 > len)
 				return false;
+			*compressed = true;
 			*pos = p + 2;
 			return true;
 		}
-		if (l & 0xc0)
-			return false; /* extended label types: not ours */
-		total += 1u + l;
-		if (total > DNS_NAME_MAX || p + 1 + l > len)
+		if (l > DNS_LABEL_MAX || o + 1u + l > DNS_NAME_MAX ||
+		    p + 1u + l > len)
 			return false;
+		if (out) {
+			size_t i;
+
+			out[o] = l;
+			for (i = 1; i <= l; i++)
+				out[o + i] = lower(pkt[p + i]);
+		}
+		o += 1u + l;
 		p += 1u + l;
-		if (l == 0) {
+		if (!l) {
 			*pos = p;
+			if (out_len)
+				*out_len = o;
 			return true;
 		}
 	}
@@ -57,6 +69,7 @@ enum xfr_parse xfr_query_parse(const uint8_t *pkt, size_t len,
 {
 	size_t pos = DNS_HEADER_SIZE, i;
 	uint16_t rdlen;
+	bool comp;
 
 	memset(q, 0, sizeof(*q));
 	if (len < DNS_HEADER_SIZE || (pkt[2] & HDR_QR) ||
@@ -93,7 +106,8 @@ enum xfr_parse xfr_query_parse(const uint8_t *pkt, size_t len,
 	if (q->qtype == DNS_TYPE_AXFR)
 		return XFR_P_OK;
 	/* RFC 1995 3: the authority section holds the client's SOA. */
-	if (get16(pkt + 8) < 1 || !skip_name(pkt, len, &pos) ||
+	if (get16(pkt + 8) < 1 ||
+	    !xfr_name_read(pkt, len, &pos, NULL, NULL, &comp) ||
 	    pos + 10 > len || get16(pkt + pos) != DNS_TYPE_SOA)
 		return XFR_P_FORMERR;
 	rdlen = get16(pkt + pos + 8);

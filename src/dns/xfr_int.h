@@ -45,6 +45,15 @@ enum xfr_parse {
 };
 
 /*
+ * Skip a name at *@pos in @pkt (@len bytes): labels, or labels ending in
+ * a pointer (not followed). When @out is not NULL and the name is not
+ * compressed, copy it there lower-cased (DNS_NAME_MAX bytes) with its
+ * length in *@out_len. False when it does not read inside @len.
+ */
+bool xfr_name_read(const uint8_t *pkt, size_t len, size_t *pos,
+		   uint8_t *out, size_t *out_len, bool *compressed);
+
+/*
  * Read a transfer query from @pkt (@len untrusted bytes). Checks: the
  * header (QR clear, opcode QUERY, QDCOUNT 1, ANCOUNT 0); a question name
  * of labels up to 63 bytes and 255 in all, no pointers; for IXFR the

@@ -37,11 +37,6 @@ static void put48(uint8_t *p, uint64_t v)
 	}
 }
 
-static inline uint8_t lower(uint8_t c)
-{
-	return (uint8_t)((unsigned)(c - 'A') < 26u ? c + ('a' - 'A') : c);
-}
-
 int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k)
 {
 	const char *c1 = strchr(text, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -97,54 +92,12 @@ static int hmac(const struct xfr_tsig_key *k, const uint8_t *const *p,
 	return ok ? 0 : TL_EINVAL;
 }
 
-/* Skip a name at *pos (labels, or labels ending in a pointer), inside
- * @len; copy it lower-cased into @out (when not NULL) if it is not
- * compressed. Returns false when it does not read. */
-static bool read_name(const uint8_t *pkt, size_t len, size_t *pos,
-		      uint8_t *out, size_t *out_len, bool *compressed)
-{
-	size_t p = *pos, o = 0;
-
-	*compressed = false;
-	for (;;) {
-		uint8_t l;
-
-		if (p >= len)
-			return false;
-		l = pkt[p];
-		if ((l & 0xc0) == 0xc0) {
-			if (p + 2 > len)
-				return false;
-			*compressed = true;
-			*pos = p + 2;
-			return true;
-		}
-		if (l > DNS_LABEL_MAX || o + 1u + l > DNS_NAME_MAX ||
-		    p + 1u + l > len)
-			return false;
-		if (out) {
-			size_t i;
-
-			out[o] = l;
-			for (i = 1; i <= l; i++)
-				out[o + i] = lower(pkt[p + i]);
-		}
-		o += 1u + l;
-		p += 1u + l;
-		if (!l) {
-			*pos = p;
-			if (out_len)
-				*out_len = o;
-			return true;
-		}
-	}
-}
 
 static bool skip_rr(const uint8_t *pkt, size_t len, size_t *pos)
 {
 	bool c;
 
-	if (!read_name(pkt, len, pos, NULL, NULL, &c) || *pos + 10 > len)
+	if (!xfr_name_read(pkt, len, pos, NULL, NULL, &c) || *pos + 10 > len)
 		return false;
 	*pos += 10u + get16(pkt + *pos + 8);
 	return *pos <= len;
@@ -173,14 +126,14 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
 	if (!get16(pkt + 10))
 		return XFR_TSIG_NONE;
 	for (i = 0; i < qd; i++)
-		if (!read_name(pkt, len, &pos, NULL, NULL, &comp) ||
+		if (!xfr_name_read(pkt, len, &pos, NULL, NULL, &comp) ||
 		    (pos += 4) > len)
 			return XFR_TSIG_BAD;
 	for (i = 0; i + 1 < total; i++)
 		if (!skip_rr(pkt, len, &pos))
 			return XFR_TSIG_BAD;
 	tsig_off = pos;
-	if (!read_name(pkt, len, &pos, owner, &owner_len, &comp) ||
+	if (!xfr_name_read(pkt, len, &pos, owner, &owner_len, &comp) ||
 	    pos + 10 > len || get16(pkt + pos) != TYPE_TSIG)
 		return XFR_TSIG_NONE;
 	if (comp || get16(pkt + pos + 2) != CLASS_ANY)
@@ -190,7 +143,7 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
 	if (rdend != len)
 		return XFR_TSIG_BAD;
 	pos = rd;
-	if (!read_name(pkt, rdend, &pos, alg, &alg_len, &comp) || comp ||
+	if (!xfr_name_read(pkt, rdend, &pos, alg, &alg_len, &comp) || comp ||
 	    pos + 10 > rdend)
 		return XFR_TSIG_BAD;
 	for (i = 0; i < 6; i++)
