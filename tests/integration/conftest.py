@@ -47,6 +47,15 @@ def tl(tmp_path):
     return Trapline(tmp_path / "store")
 
 
+def logfile(path):
+    """A fresh log file for a server's stderr, opened for appending: the
+    server's writes go to the end whatever offset the test's reads leave
+    (the two share one file description; with "w+", a read that seeks to
+    0 while the server writes made it overwrite the start)."""
+    open(path, "w").close()
+    return open(path, "a+")
+
+
 def ev(time, ip, kind=None, count=None, **extra):
     o = {"time": time, "ip": ip}
     if kind:

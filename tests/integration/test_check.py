@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import BIN, ev, lines
+from conftest import BIN, ev, lines, logfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -115,7 +115,7 @@ class Lists:
             body += "dataset = %s:%s:%s\n" % (zone, kind, f)
         cfg = tmp_path / "dns.conf"
         cfg.write_text(body)
-        self.log = open(tmp_path / "dns.log", "w+")
+        self.log = logfile(tmp_path / "dns.log")
         self.dns = subprocess.Popen([BIN, "dns", "--data", tl.data, "--config", str(cfg),
                                      "--listen", "127.0.0.1:0"], env=tl.env, stderr=self.log)
         self.port = wait_port(self.log, self.dns)

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import BIN, ev, lines
+from conftest import BIN, ev, lines, logfile
 
 pytestmark = pytest.mark.skipif(not shutil.which("dig"), reason="dig missing")
 
@@ -36,7 +36,7 @@ class Dns:
         if txt:
             body += "txt = %s\n" % txt
         cfg.write_text(body)
-        self.log = open(tmp_path / "dns.log", "w+")
+        self.log = logfile(tmp_path / "dns.log")
         self.p = subprocess.Popen([BIN, "dns", "--data", tl.data, "--config",
                                    str(cfg), "--listen", "127.0.0.1:0"],
                                   env=tl.env, stderr=self.log)
@@ -270,7 +270,7 @@ def test_serve_runs_trap_and_dns_together(tl, tmp_path):
     cfg = tmp_path / "serve.conf"
     cfg.write_text("[trap]\nlisten = 127.0.0.1:0\ndomains = trap.example.org\n"
                    "tls = no\n[dns]\nlisten = 127.0.0.1:0\nzone = bl.test\n")
-    log = open(tmp_path / "serve.log", "w+")
+    log = logfile(tmp_path / "serve.log")
     p = subprocess.Popen([BIN, "serve", "--data", tl.data, "--config", str(cfg)],
                          env=tl.env, stderr=log)
     try:
@@ -318,7 +318,7 @@ def test_rbldnsd_syntax_zone_answers_as_rbldnsd(tl, tmp_path):
     os.chmod(tmp_path, 0o755)
     cfg = tmp_path / "dns.conf"
     cfg.write_text("[dns]\nzone = bl.test\ndataset = extra.test:ip4set:%s\n" % data)
-    log = open(tmp_path / "dns.log", "w+")
+    log = logfile(tmp_path / "dns.log")
     p = subprocess.Popen([BIN, "dns", "--data", tl.data, "--config", str(cfg),
                           "--listen", "127.0.0.1:0"], env=tl.env, stderr=log)
     rport = None
@@ -379,7 +379,7 @@ def test_dataset_files_are_loaded_again_when_they_change(tl, tmp_path, command):
     cfg = tmp_path / "dns.conf"
     cfg.write_text("[trap]\nlisten =\n[dns]\nlisten = 127.0.0.1:0\nzone = bl.test\n"
                    "dataset = extra.test:ip4set:%s\n" % data)
-    log = open(tmp_path / "dns.log", "w+")
+    log = logfile(tmp_path / "dns.log")
     p = subprocess.Popen([BIN, command, "--data", tl.data, "--config", str(cfg)],
                          env=tl.env, stderr=log)
 

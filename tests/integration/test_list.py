@@ -18,7 +18,7 @@ import zlib
 
 import pytest
 
-from conftest import BIN, ev, lines
+from conftest import BIN, ev, lines, logfile
 from test_export import free_port, in_netns, reverse as rev
 
 EVENTS = lines(
@@ -36,7 +36,7 @@ class Dns:
         cfg = tmp_path / "dns.conf"
         cfg.write_text("[dns]\nzone = bl.test\nworkers = 2\nrefresh = 3600\n"
                        "listen = 127.0.0.1:0\n[trap]\nlisten =\n")
-        self.log = open(tmp_path / (cmd + ".log"), "w+")
+        self.log = logfile(tmp_path / (cmd + ".log"))
         args = [BIN, cmd, "--data", tl.data, "--config", str(cfg)]
         if cmd == "dns":
             args += ["--listen", "127.0.0.1:0"]

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import BIN, Trapline
+from conftest import BIN, Trapline, logfile
 
 TRAP_DOMAIN = "trap.example.org"
 
@@ -34,7 +34,7 @@ class Trap:
         body = "[trap]\n" + "".join("%s = %s\n" % kv for kv in trap.items())
         body += "[dictionary]\nthreshold = %s\n" % keys.get("dict_threshold", 3)
         self.cfg.write_text(body + extra)
-        self.err = open(tmp_path / "trap.log", "w+")
+        self.err = logfile(tmp_path / "trap.log")
         self.p = subprocess.Popen([BIN, "trap", "--data", tl.data, "--config",
                                    str(self.cfg), "--listen", "127.0.0.1:0"],
                                   env=tl.env, stderr=self.err)
@@ -413,7 +413,7 @@ def test_ipv6_listener(tl, tmp_path):
         pytest.skip("no ::1 here")
     cfg = tmp_path / "v6.conf"
     cfg.write_text("[trap]\ndomains = %s\ntls = no\n" % TRAP_DOMAIN)
-    err = open(tmp_path / "v6.log", "w+")
+    err = logfile(tmp_path / "v6.log")
     p = subprocess.Popen([BIN, "trap", "--data", tl.data, "--config", str(cfg),
                           "--listen", "[::1]:0"], env=tl.env, stderr=err)
     try:
