@@ -65,20 +65,13 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- data ----
-"$py" - "$nips" "$dir" <<'PY'
+PYTHONPATH=bench "$py" - "$nips" "$dir" <<'PY'
 import random, sys
 n, d = int(sys.argv[1]), sys.argv[2]
 rnd = random.Random(5)
+from addrs import dotted, public as public_from
 def public():
-    while True:
-        a = rnd.randrange(1 << 32)
-        o = a >> 24
-        if o in (0, 10, 127) or o >= 224 or (a >> 16) in (0xa9fe, 0xc0a8) \
-           or (a >> 20) == 0xac1 or (a >> 22) == (100 << 2 | 1):
-            continue
-        return a
-def dotted(a):
-    return "%d.%d.%d.%d" % (a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255)
+    return public_from(rnd)
 ips, seen = [], set()
 while len(ips) < n:
     a = public()

@@ -34,21 +34,14 @@ mkdir -p "$dir"
 
 if [ ! -d "$dir/store" ]; then
 	echo "generating and ingesting $listed addresses" >&2
-	"$py" - "$listed" "$more" "$dir" <<'PY'
+	PYTHONPATH=bench "$py" - "$listed" "$more" "$dir" <<'PY'
 import random, sys
 n, more, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 rnd = random.Random(11)
 seen = set()
+from addrs import dotted, public as public_from
 def public():
-    while True:
-        a = rnd.randrange(1 << 32)
-        o = a >> 24
-        if o in (0, 10, 127) or o >= 224 or (a >> 16) in (0xa9fe, 0xc0a8) \
-           or (a >> 20) == 0xac1 or (a >> 22) == (100 << 2 | 1):
-            continue
-        return a
-def dotted(a):
-    return "%d.%d.%d.%d" % (a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255)
+    return public_from(rnd)
 for name, count in (("events.ndjson", n),):
     with open(d + "/" + name, "w") as e:
         k = 0
