@@ -61,21 +61,26 @@ def listed(tl):
     return tl
 
 
+def start_rbldnsd(tmp_path, out):
+    os.chmod(tmp_path, 0o755)
+    port = free_port()
+    p = subprocess.Popen(["rbldnsd", "-n", "-f", "-q", "-b", "127.0.0.1/%d" % port,
+                          "-w", str(tmp_path), "bl.test:combined:" + out.name],
+                         stderr=subprocess.PIPE)
+    end = time.time() + 10
+    while time.time() < end and not dig(port, "2.0.0.127.bl.test", "A"):
+        time.sleep(0.1)
+    return p, port
+
+
 def test_rbldnsd_serves_the_export_as_trapline_lists(listed, tmp_path):
     if not shutil.which("rbldnsd") or not shutil.which("dig"):
         pytest.skip("rbldnsd or dig missing")
     out = tmp_path / "bl.rbl"
     listed.run("export", "--format", "rbldnsd", "--zone", "bl.test",
                "--output", str(out), check=0)
-    os.chmod(tmp_path, 0o755)
-    port = free_port()
-    p = subprocess.Popen(["rbldnsd", "-n", "-f", "-q", "-b", "127.0.0.1/%d" % port,
-                          "-w", str(tmp_path), "bl.test:combined:bl.rbl"],
-                         stderr=subprocess.PIPE)
+    p, port = start_rbldnsd(tmp_path, out)
     try:
-        end = time.time() + 10
-        while time.time() < end and not dig(port, "2.0.0.127.bl.test", "A"):
-            time.sleep(0.1)
         for ip, codes in LISTED.items():
             name = reverse(ip) + ".bl.test"
             assert dig(port, name, "A") == codes, ip
@@ -93,17 +98,6 @@ def test_rbldnsd_serves_the_export_as_trapline_lists(listed, tmp_path):
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=10)
 
-
-def start_rbldnsd(tmp_path, out):
-    os.chmod(tmp_path, 0o755)
-    port = free_port()
-    p = subprocess.Popen(["rbldnsd", "-n", "-f", "-q", "-b", "127.0.0.1/%d" % port,
-                          "-w", str(tmp_path), "bl.test:combined:" + out.name],
-                         stderr=subprocess.PIPE)
-    end = time.time() + 10
-    while time.time() < end and not dig(port, "2.0.0.127.bl.test", "A"):
-        time.sleep(0.1)
-    return p, port
 
 
 # Sampled addresses: exact entries, inside the ranges (an exact entry in
