@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import struct
+import sys
 import subprocess
 import threading
 import time
@@ -495,13 +496,26 @@ QUESTIONS = [
 ]
 
 
-def same_answers(d, sec):
-    for name, t in QUESTIONS:
+def same_answers(d, sec, questions=None):
+    """The secondary answers each question as the primary does. A
+    secondary that already has the serial may still be switching to a
+    second copy of it (NSD, when a NOTIFY crossed its first transfer,
+    transfers again and, once in about a hundred runs, answered one query
+    in between from a copy without the TXT): a difference must be gone
+    within 5 s, and a lasting one fails with both sides' data."""
+    for name, t in questions or QUESTIONS:
         want = answer(d, name, t)
         got = answer(d, name, t, port=sec.port)
+        end = time.time() + 5
+        while got != want and time.time() < end:
+            sys.stderr.write("%s: %s %s: %r, primary %r; asking again\n"
+                             % (sec.kind, name, t, got, want))
+            time.sleep(0.2)
+            got = answer(d, name, t, port=sec.port)
         assert got == want, (sec.kind, name, t,
+                             d.dig(name, t, port=sec.port),
                              d.dig(ZONE, "AXFR", port=sec.port),
-                             d.dig(ZONE, "AXFR"))
+                             d.dig(ZONE, "AXFR"), sec.text())
 
 
 KEY = "xfr.key:hmac-sha256:" + base64.b64encode(bytes(range(32))).decode()
@@ -662,13 +676,6 @@ def range_questions():
     return q
 
 
-def same_range_answers(d, sec):
-    for name, t in range_questions():
-        want = answer(d, name, t)
-        got = answer(d, name, t, port=sec.port)
-        assert got == want, (sec.kind, name, t)
-
-
 @pytest.mark.parametrize("kind", ["knot", "nsd"])
 def test_secondary_answers_the_operator_ranges(primary, tl, tmp_path, kind):
     if not shutil.which("knotd" if kind == "knot" else "nsd"):
@@ -699,7 +706,7 @@ def test_secondary_answers_the_operator_ranges(primary, tl, tmp_path, kind):
     sec = Secondary(kind, tmp_path, sport, d.port)
     try:
         wait_serial(d, sec, s0)
-        same_range_answers(d, sec)
+        same_answers(d, sec, range_questions())
         # One range goes: NOTIFY, IXFR, NXDOMAIN at the secondary too.
         time.sleep(1.1)
         n = len(re.findall(r"serving snapshot serial", d.text()))
@@ -715,7 +722,7 @@ def test_secondary_answers_the_operator_ranges(primary, tl, tmp_path, kind):
             assert "fallback to AXFR" not in sec.text()
         assert answer(d, rev4("198.51.101.7"), "A",
                       port=sec.port)[0] == "NXDOMAIN"
-        same_range_answers(d, sec)
+        same_answers(d, sec, range_questions())
     finally:
         sec.stop()
     assert d.stop() == 0
