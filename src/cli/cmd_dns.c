@@ -78,10 +78,10 @@ static void write_stats(const char *path, struct dnsbl_stats *st)
 
 /* Compile the snapshot from the store and have the server map it. */
 static int rebuild(struct cli_common *c, const char *path,
-		   struct dns_server *srv)
+		   struct dns_server *srv, struct snap_info *built)
 {
 	struct tl_store *s = NULL;
-	struct snap_info info;
+	struct snap_info local, *info = built ? built : &local;
 	struct tl_policy pol;
 	struct tl_oplist ops;
 	struct timespec t0, t1;
@@ -98,7 +98,7 @@ static int rebuild(struct cli_common *c, const char *path,
 		return TL_ENOSTORE;
 	}
 	rc = snap_build(s, &pol, tl_day_today(), cli_snapshot_serial(), path,
-			&info);
+			info);
 	tl_store_close(s);
 	tl_oplist_free(&ops);
 	if (rc < 0) {
@@ -108,7 +108,7 @@ static int rebuild(struct cli_common *c, const char *path,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_info("dns", "snapshot built in %.2f s", (double)(t1.tv_sec -
 		 t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	return srv ? dns_server_reload(srv) : 0;
+	return srv ? dns_server_reload(srv, info) : 0;
 }
 
 static int print_stats(const char *data)
@@ -144,6 +144,7 @@ int cmd_dns(int argc, char **argv)
 	struct dns_xfr *xfr = NULL;
 	static struct dnsbl_zones zones; /* large; freed before exit */
 	struct dns_setup su = {0};
+	struct snap_info built;
 	struct stat sb;
 	const char *zone = NULL;
 	char listen[4096] = "", path[4200], statp[4200];
@@ -209,9 +210,12 @@ int cmd_dns(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/snapshot/bl.snap", c.data);
 	snprintf(statp, sizeof(statp), "%s/dns.stats", c.data);
 	/* With no snapshot yet, build one before answering anything. */
-	if (stat(path, &sb) < 0 && rebuild(&c, path, NULL) < 0) {
-		ex = EXIT_UNAVAILABLE;
-		goto out;
+	if (stat(path, &sb) < 0) {
+		if (rebuild(&c, path, NULL, &built) < 0) {
+			ex = EXIT_UNAVAILABLE;
+			goto out;
+		}
+		su.built = &built;
 	}
 	su.listen = listen[0] ? listen : c.cfg.dns_listen;
 	su.zones = &zones;
@@ -238,7 +242,7 @@ int cmd_dns(int argc, char **argv)
 	/* The snapshot there was refused (damaged, or of another
 	 * version): build a good one now. */
 	if (!dns_server_has_data(srv))
-		rebuild(&c, path, srv);
+		rebuild(&c, path, srv, NULL);
 	/* This thread compiles snapshots: let the workers' queries go
 	 * first when the two cores are busy. */
 	{
@@ -262,7 +266,7 @@ int cmd_dns(int argc, char **argv)
 		}
 		if (hup || due) {
 			stop = 0;
-			rebuild(&c, path, srv);
+			rebuild(&c, path, srv, NULL);
 			write_stats(statp, dns_server_stats(srv));
 			last = time(NULL);
 		}

@@ -171,7 +171,7 @@ static void dns_build(struct dns_side *d)
 	if (rc < 0)
 		log_error("serve", "snapshot build: %s", tl_strerror(rc));
 	else
-		dns_server_reload(d->srv);
+		dns_server_reload(d->srv, &info);
 }
 
 static void *dns_builder(void *arg)

@@ -201,14 +201,14 @@ static void drop_zones(void *p)
 	tl_free(p);
 }
 
-int dns_server_reload(struct dns_server *srv)
+int dns_server_reload(struct dns_server *srv, const struct snap_info *built)
 {
 	struct snap_info info;
 	struct held *h;
 	struct snap *sn;
 	int rc;
 
-	rc = snap_load(srv->snap_path, &sn);
+	rc = snap_load_built(srv->snap_path, built, &sn);
 	if (rc < 0) {
 		if (srv->cur)
 			log_warn("dns", "%s: not loaded (%s); still answering "
@@ -672,7 +672,7 @@ int dns_server_new(const struct dns_setup *su, struct dns_server **out)
 					  ? ((const struct sockaddr_in *)ss)->sin_port
 					  : ((const struct sockaddr_in6 *)ss)->sin6_port);
 	}
-	rc = dns_server_reload(srv);
+	rc = dns_server_reload(srv, su->built);
 	if (rc < 0 && rc != TL_ENOENT)
 		log_warn("dns", "no usable snapshot yet: answering SERVFAIL");
 	*out = srv;

@@ -21,6 +21,8 @@ struct dns_setup {
 	const char *snap_path;  /* the snapshot file the server maps */
 	unsigned udp_wait_us;   /* UDP coalescing wait under a stream (µs) */
 	struct dns_xfr *xfr;    /* borrowed; NULL: transfers refused */
+	const struct snap_info *built; /* the caller's build of snap_path
+					* just now, or NULL: dns_server_reload */
 };
 
 /*
@@ -34,9 +36,10 @@ int dns_server_start(struct dns_server *srv);
 /*
  * Map the snapshot file again and switch to it atomically; a file that is
  * missing or fails its checks is refused with a log line and the server
- * goes on answering from the one it has. Returns 0 or the error.
+ * goes on answering from the one it has. @built: the build this process
+ * just made of it (snap_load_built), or NULL. Returns 0 or the error.
  */
-int dns_server_reload(struct dns_server *srv);
+int dns_server_reload(struct dns_server *srv, const struct snap_info *built);
 /*
  * Serve @z (owned from now on, freed when no batch uses it any more)
  * instead of the zones served so far, atomically, e.g. after the

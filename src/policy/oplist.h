@@ -73,6 +73,13 @@ struct tl_oplist {
 	bool compiled;
 };
 
+/* Does compiled @l list or allow nothing? (A build skips it then.) */
+static inline bool tl_oplist_is_empty(const struct tl_oplist *l)
+{
+	return !l || !l->compiled ||
+	       !(l->nop[0] | l->nop[1] | l->nallow[0] | l->nallow[1]);
+}
+
 void tl_oplist_init(struct tl_oplist *l);
 void tl_oplist_free(struct tl_oplist *l);
 

@@ -126,33 +126,50 @@ static int reserve(struct buf *b, size_t n)
 	return 0;
 }
 
-static int put(struct buf *b, const void *v, size_t n)
+static __attribute__((noinline)) int grow(struct buf *b, size_t n)
 {
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 1u << 20;
-		uint8_t *p;
+	size_t cap = b->cap ? b->cap * 2 : 1u << 20;
 
-		while (cap < b->len + n)
-			cap *= 2;
-		p = tl_reallocarray(b->p, cap, 1);
-		if (!p)
-			return TL_ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
+	while (cap < b->len + n)
+		cap *= 2;
+	return reserve(b, cap);
+}
+
+/* Append @n bytes (the room was mostly reserved: growing is rare). */
+static inline int put(struct buf *b, const void *v, size_t n)
+{
+	if (__builtin_expect(b->len + n > b->cap, 0) && grow(b, n) < 0)
+		return TL_ENOMEM;
 	memcpy(b->p + b->len, v, n);
 	b->len += n;
 	return 0;
 }
 
+/* An address's key: IPv4 as a host-order number, so that the keys sort
+ * as numbers (the store gives network order, which sorts the same). */
+static inline int put_key(struct buf *b, const struct tl_ip *ip)
+{
+	if (ip->family == 4) {
+		uint32_t v = tl_ip_v4(ip);
+
+		return put(b, &v, 4);
+	}
+	return put(b, ip->a, 16);
+}
+
+/* The snapshot's code bits of a listing: bit b for snap_code_octet(b). */
 static unsigned code_bits(const struct tl_listing *li)
 {
-	unsigned bits = 0, i, b;
+	static const uint8_t bit1[256] = { /* 1 + the bit of a code */
+		[TL_CODE_SPAM] = 1, [TL_CODE_DICTIONARY] = 2,
+		[TL_CODE_AUTH] = 3, [TL_CODE_MALWARE] = 4,
+		[TL_CODE_PERSISTENT] = 5, [TL_CODE_OPERATOR] = 6,
+	};
+	unsigned bits = 0, i;
 
 	for (i = 0; i < li->ncodes; i++)
-		for (b = 0; b < 6; b++)
-			if (snap_code_octet(b) == li->codes[i])
-				bits |= 1u << b;
+		if (bit1[li->codes[i]])
+			bits |= 1u << (bit1[li->codes[i]] - 1);
 	return bits;
 }
 
@@ -250,7 +267,7 @@ static int walk(struct walk_job *j)
 			uint32_t v = code_bits(&li) | day_field(h.first) << 6 |
 				     age << 23;
 
-			if (put(keys, ip.a, tl_ip_size(&ip)) < 0 ||
+			if (put_key(keys, &ip) < 0 ||
 			    put(vals, &v, sizeof(v)) < 0) {
 				rc = TL_ENOMEM;
 				break;
@@ -270,7 +287,7 @@ static int walk(struct walk_job *j)
 			     (uint64_t)day_field(h.first) << 5 |
 			     (uint64_t)day_field(h.last) << 22;
 		}
-		if (put(hkeys, ip.a, tl_ip_size(&ip)) < 0 ||
+		if (put_key(hkeys, &ip) < 0 ||
 		    put(hvals, &hv, sizeof(hv)) < 0) {
 			rc = TL_ENOMEM;
 			break;
@@ -280,21 +297,6 @@ static int walk(struct walk_job *j)
 	tl_history_free(&h);
 	tl_store_iter_close(it);
 	return rc < 0 ? rc : 0;
-}
-
-/* IPv4 keys are stored as host-order numbers so that they sort as
- * numbers; the store gives them in network order, which sorts the same. */
-static void keys_to_host(struct buf *k)
-{
-	size_t i;
-
-	for (i = 0; i + 4 <= k->len; i += 4) {
-		uint32_t v;
-
-		memcpy(&v, k->p + i, 4);
-		v = __builtin_bswap32(v);
-		memcpy(k->p + i, &v, 4);
-	}
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -354,29 +356,58 @@ static int ranges(const struct tl_policy *p, uint8_t family, struct buf *lo,
 	return 0;
 }
 
-/* The CRC-32 of a buffer (the walkers work out their own). */
-static uLong buf_crc(const struct buf *b)
+/* The CRC-32 of @n bytes at @p (zlib takes at most 4 GiB a call). */
+static uLong span_crc(const uint8_t *p, size_t n)
 {
 	uLong crc = crc32(0, NULL, 0);
-	size_t off = 0;
 
-	/* zlib takes at most 4 GiB a call. */
-	while (off < b->len) {
-		size_t n = b->len - off > (1u << 30) ? 1u << 30 : b->len - off;
+	while (n) {
+		uInt c = n > (1u << 30) ? 1u << 30 : (uInt)n;
 
-		crc = crc32(crc, b->p + off, (uInt)n);
-		off += n;
+		crc = crc32(crc, p, c);
+		p += c;
+		n -= c;
 	}
 	return crc;
 }
 
-/* A walker's arrays, IPv4 keys in host order, and their CRCs. */
+static uLong buf_crc(const struct buf *b)
+{
+	return span_crc(b->p, b->len);
+}
+
+struct crc_job {
+	const uint8_t *p;
+	size_t n;
+	uLong crc;
+};
+
+static void *crc_thread(void *arg)
+{
+	struct crc_job *j = arg;
+
+	j->crc = span_crc(j->p, j->n);
+	return NULL;
+}
+
+/* The CRC-32 of a loaded body: a big one as two halves, the second on a
+ * thread of its own, combined (half the wait for a server starting). */
+static uLong body_crc(const uint8_t *p, size_t n)
+{
+	struct crc_job j = {p + n / 2, n - n / 2, 0};
+	pthread_t th;
+	uLong c;
+
+	if (n < (8u << 20) || pthread_create(&th, NULL, crc_thread, &j) != 0)
+		return span_crc(p, n);
+	c = span_crc(p, n / 2);
+	pthread_join(th, NULL);
+	return crc32_combine(c, j.crc, (z_off_t)j.n);
+}
+
+/* The CRCs of a walker's arrays. */
 static void walk_finish(struct walk_job *j, uLong crc[4])
 {
-	if (j->family == 4) {
-		keys_to_host(&j->keys);
-		keys_to_host(&j->hkeys);
-	}
 	crc[0] = buf_crc(&j->keys);
 	crc[1] = buf_crc(&j->vals);
 	crc[2] = buf_crc(&j->hkeys);
@@ -399,7 +430,7 @@ static void *walk_thread(void *arg)
 int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
 	       uint32_t serial, const char *path, struct snap_info *info)
 {
-	struct tl_policy bulk = *pol, *p = &bulk;
+	struct tl_policy bulk = *pol, *p = &bulk, walkp;
 	struct walk_job jobs[3]; /* IPv4 low half, IPv4 high half, IPv6 */
 	struct buf rb[NRBUF] = {0};
 	const struct buf *piece[NPIECE];
@@ -411,11 +442,15 @@ int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
 	int fd = -1, rc, i, n;
 
 	bulk.bulk = true; /* no why texts for a whole store */
+	/* The walkers skip an empty operator list (ranges() reads it). */
+	walkp = bulk;
+	if (tl_oplist_is_empty(walkp.ops))
+		walkp.ops = NULL;
 	memset(&h, 0, sizeof(h));
 	memset(jobs, 0, sizeof(jobs));
 	for (i = 0; i < 3; i++) {
 		jobs[i].s = s;
-		jobs[i].p = p;
+		jobs[i].p = &walkp;
 		jobs[i].today = today;
 		jobs[i].family = i < 2 ? 4 : 6;
 		jobs[i].from.family = jobs[i].family;
@@ -543,6 +578,7 @@ int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
 		info->nh6 = h.nh6;
 		info->nr4 = h.nr4;
 		info->nr6 = h.nr6;
+		info->crc = h.body_crc;
 		info->bytes = sizeof(h);
 		for (i = 0; i < n; i++)
 			info->bytes += piece[i]->len;
@@ -629,6 +665,12 @@ static bool ranges_ok16(const uint8_t *lo, const uint8_t *hi,
  */
 int snap_load(const char *path, struct snap **out)
 {
+	return snap_load_built(path, NULL, out);
+}
+
+int snap_load_built(const char *path, const struct snap_info *built,
+		    struct snap **out)
+{
 	struct snap *sn;
 	struct stat sb;
 	const uint8_t *p;
@@ -712,20 +754,11 @@ int snap_load(const char *path, struct snap **out)
 		corrupt(path, need > sn->len ? "truncated" : "trailing bytes");
 		goto fail;
 	}
-	crc = crc32(0, NULL, 0);
-	/* zlib's crc32 takes at most 4 GiB a call. */
-	{
-		const uint8_t *q = p + HDR_SIZE;
-		size_t left = sn->len - HDR_SIZE;
-
-		while (left) {
-			uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
-
-			crc = crc32(crc, q, chunk);
-			q += chunk;
-			left -= chunk;
-		}
-	}
+	if (built && built->serial == sn->h.serial &&
+	    built->crc == sn->h.body_crc && built->bytes == sn->len)
+		crc = built->crc; /* the bytes this process just wrote */
+	else
+		crc = body_crc(p + HDR_SIZE, sn->len - HDR_SIZE);
 	if ((uint32_t)crc != sn->h.body_crc) {
 		corrupt(path, "body checksum");
 		goto fail;

@@ -93,6 +93,7 @@ struct snap_info {
 	uint64_t nh4, nh6; /* in the history */
 	uint64_t nr4, nr6; /* operator-listed ranges */
 	uint64_t bytes;    /* file size */
+	uint32_t crc;      /* CRC-32 of the body */
 };
 
 /*
@@ -115,6 +116,16 @@ struct snap; /* a loaded snapshot: immutable, shareable across threads */
  * TL_EVERSION, or an I/O error.
  */
 int snap_load(const char *path, struct snap **out);
+
+/*
+ * snap_load, for a file this process has just built (@built, from
+ * snap_build, or NULL for none): when the header carries the serial,
+ * size and body checksum of that build, the body's bytes are not read
+ * through a second time for their checksum (every other check is made).
+ * A file that is not that build is checked whole.
+ */
+int snap_load_built(const char *path, const struct snap_info *built,
+		    struct snap **out);
 void snap_free(struct snap *sn);
 void snap_get_info(const struct snap *sn, struct snap_info *info);
 

@@ -32,6 +32,23 @@ static inline uint64_t rd_varint(struct rd *r)
 	uint64_t v = 0;
 	unsigned shift = 0;
 
+	/* With ten bytes left (a varint's most), the first nine need no
+	 * bounds or overflow test; the tenth takes the careful loop. */
+	if (r->end - r->p >= 10) {
+		const uint8_t *q = r->p;
+
+		for (shift = 0; shift < 63; shift += 7) {
+			uint8_t b = *q++;
+
+			v |= (uint64_t)(b & 0x7f) << shift;
+			if (!(b & 0x80)) {
+				r->p = q;
+				return v;
+			}
+		}
+		v = 0;
+		shift = 0;
+	}
 	while (r->p < r->end) {
 		uint8_t b = *r->p++;
 
