@@ -180,6 +180,27 @@ static size_t one_message(const struct dns_xfr *x, const struct xfr_query *q,
 	return len;
 }
 
+static const char *tsig_why(enum xfr_tsig_res r)
+{
+	switch (r) {
+	case XFR_TSIG_NONE:
+		return "not signed ([dns] tsig_key is set)";
+	case XFR_TSIG_FORMERR:
+		return "malformed TSIG";
+	case XFR_TSIG_BADKEY:
+		return "TSIG with another key or algorithm (BADKEY)";
+	case XFR_TSIG_BADSIG:
+		return "TSIG MAC does not check (BADSIG)";
+	case XFR_TSIG_BADTIME:
+		return "TSIG time outside the fudge (BADTIME)";
+	case XFR_TSIG_BADTRUNC:
+		return "truncated TSIG MAC (BADTRUNC)";
+	case XFR_TSIG_OK:
+		break;
+	}
+	return "bad TSIG";
+}
+
 static bool same_name(const struct xfr_query *q, const uint8_t *apex,
 		      size_t len)
 {
@@ -248,11 +269,12 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 		if (tr != XFR_TSIG_OK) {
 			if (log_refusal(x))
 				log_warn("dns", "%s from %s refused: %s", tname,
-					 who, tr == XFR_TSIG_NONE ? "not signed "
-					 "([dns] tsig_key is set)" : "bad TSIG "
-					 "(key, MAC or time)");
+					 who, tsig_why(tr));
 			*outlen = one_message(x, &q, RCODE_NOTAUTH, NULL, out,
 					      NULL);
+			if (tr != XFR_TSIG_NONE)
+				xfr_tsig_error(&x->key, tr, &tsig, out, outlen,
+					       DNS_TCP_MAX, time(NULL));
 			return DNS_XFR_REPLY;
 		}
 	}

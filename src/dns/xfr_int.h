@@ -158,24 +158,49 @@ struct xfr_tsig {
 	uint16_t orig_id;   /* of the request */
 	uint16_t fudge;     /* of the request (s) */
 	bool signed_one;    /* a message of the answer was signed */
+	/* The request's TSIG as it came, for an error answer (RFC 8945
+	 * 5.3.2 names the key and algorithm the request named). */
+	uint8_t rkey[DNS_NAME_MAX], ralg[DNS_NAME_MAX];
+	size_t rkey_len, ralg_len;
+	uint64_t rtime;     /* its Time Signed */
 };
 
 /* Parse "NAME:hmac-sha256:BASE64". Returns 0 or TL_ESYNTAX. */
 int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k);
 
+/* What a request's TSIG is: the errors are RFC 8945's TSIG error codes
+ * (with FORMERR for a malformed record, answered without a TSIG). */
 enum xfr_tsig_res {
-	XFR_TSIG_NONE = 0, /* the message carries no TSIG */
-	XFR_TSIG_OK,       /* signed with our key, in time: @t is set */
-	XFR_TSIG_BAD,      /* malformed, another key, a bad MAC or time */
+	XFR_TSIG_NONE = 0,       /* the message carries no TSIG */
+	XFR_TSIG_OK = 1,         /* signed with our key, in time: @t is set */
+	XFR_TSIG_FORMERR = 2,    /* a TSIG, malformed */
+	XFR_TSIG_BADSIG = 16,    /* our key, a MAC that does not check */
+	XFR_TSIG_BADKEY = 17,    /* another key or algorithm */
+	XFR_TSIG_BADTIME = 18,   /* a good MAC, out of time: @t is set */
+	XFR_TSIG_BADTRUNC = 22,  /* a MAC cut shorter than we take */
 };
 
 /*
  * Check the TSIG ending the message @pkt (@len untrusted bytes) against
- * @k at @now (unix s) and fill @t to sign the answer.
+ * @k at @now (unix s) and fill @t to sign the answer (and, for the
+ * errors but FORMERR, to say what was wrong: xfr_tsig_error).
  */
 enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
 				  const uint8_t *pkt, size_t len, int64_t now,
 				  struct xfr_tsig *t);
+
+/*
+ * Make the answer @msg (*@len bytes, room for @max) to a request whose
+ * TSIG was @res (an error) the RFC 8945 5.3.2 error answer: the header
+ * and question kept, no records, RCODE FORMERR for a malformed TSIG, else
+ * NOTAUTH and a TSIG carrying the error, unsigned (BADKEY, BADSIG,
+ * BADTRUNC: MAC size 0) or signed with our current time in its other
+ * data (BADTIME). Returns 0 or TL_ENOSPC / TL_EINVAL (the message is
+ * left as it was).
+ */
+int xfr_tsig_error(const struct xfr_tsig_key *k, enum xfr_tsig_res res,
+		   struct xfr_tsig *t, uint8_t *msg, size_t *len, size_t max,
+		   int64_t now);
 
 /*
  * Sign the message @msg of *@len bytes (room for @max) as the next one of

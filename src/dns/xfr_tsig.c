@@ -110,12 +110,10 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
 				  const uint8_t *pkt, size_t len, int64_t now,
 				  struct xfr_tsig *t)
 {
-	uint8_t owner[DNS_NAME_MAX], alg[DNS_NAME_MAX], hdr[DNS_HEADER_SIZE],
-		vars[DNS_NAME_MAX * 2 + 32], mac[32];
-	size_t pos = DNS_HEADER_SIZE, tsig_off, owner_len, alg_len, rd, rdend,
-	       macsize, olen, v = 0;
+	uint8_t hdr[DNS_HEADER_SIZE], vars[DNS_NAME_MAX * 2 + 32], mac[32];
+	size_t pos = DNS_HEADER_SIZE, tsig_off, rd, rdend, macsize, olen,
+	       v = 0;
 	unsigned qd, total, i;
-	uint64_t tsigned = 0;
 	bool comp;
 
 	memset(t, 0, sizeof(*t));
@@ -128,52 +126,58 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
 	for (i = 0; i < qd; i++)
 		if (!xfr_name_read(pkt, len, &pos, NULL, NULL, &comp) ||
 		    (pos += 4) > len)
-			return XFR_TSIG_BAD;
+			return XFR_TSIG_FORMERR;
 	for (i = 0; i + 1 < total; i++)
 		if (!skip_rr(pkt, len, &pos))
-			return XFR_TSIG_BAD;
+			return XFR_TSIG_FORMERR;
 	tsig_off = pos;
-	if (!xfr_name_read(pkt, len, &pos, owner, &owner_len, &comp) ||
+	if (!xfr_name_read(pkt, len, &pos, t->rkey, &t->rkey_len, &comp) ||
 	    pos + 10 > len || get16(pkt + pos) != TYPE_TSIG)
 		return XFR_TSIG_NONE;
 	if (comp || get16(pkt + pos + 2) != CLASS_ANY)
-		return XFR_TSIG_BAD;
+		return XFR_TSIG_FORMERR;
 	rd = pos + 10;
 	rdend = rd + get16(pkt + pos + 8);
 	if (rdend != len)
-		return XFR_TSIG_BAD;
+		return XFR_TSIG_FORMERR;
 	pos = rd;
-	if (!xfr_name_read(pkt, rdend, &pos, alg, &alg_len, &comp) || comp ||
-	    pos + 10 > rdend)
-		return XFR_TSIG_BAD;
+	if (!xfr_name_read(pkt, rdend, &pos, t->ralg, &t->ralg_len, &comp) ||
+	    comp || pos + 10 > rdend)
+		return XFR_TSIG_FORMERR;
 	for (i = 0; i < 6; i++)
-		tsigned = tsigned << 8 | pkt[pos + i];
+		t->rtime = t->rtime << 8 | pkt[pos + i];
 	t->fudge = get16(pkt + pos + 6);
 	macsize = get16(pkt + pos + 8);
 	pos += 10;
 	if (pos + macsize + 6 > rdend)
-		return XFR_TSIG_BAD;
+		return XFR_TSIG_FORMERR;
 	t->orig_id = get16(pkt + pos + macsize);
 	olen = get16(pkt + pos + macsize + 4);
-	if (pos + macsize + 6 + olen != rdend)
-		return XFR_TSIG_BAD;
-	if (owner_len != k->name_len || memcmp(owner, k->name, owner_len) ||
-	    alg_len != ALG_LEN || memcmp(alg, alg_name, ALG_LEN) ||
-	    macsize != 32 || olen > 64)
-		return XFR_TSIG_BAD; /* BADKEY */
+	if (pos + macsize + 6 + olen != rdend || olen > 64)
+		return XFR_TSIG_FORMERR;
+	if (t->rkey_len != k->name_len ||
+	    memcmp(t->rkey, k->name, t->rkey_len) != 0 ||
+	    t->ralg_len != ALG_LEN || memcmp(t->ralg, alg_name, ALG_LEN) != 0)
+		return XFR_TSIG_BADKEY;
+	/* RFC 8945 5.2.2.1: longer than the HMAC, or shorter than half of
+	 * it, is malformed; a truncated MAC we do not take. */
+	if (macsize > 32 || macsize < 16)
+		return XFR_TSIG_FORMERR;
+	if (macsize < 32)
+		return XFR_TSIG_BADTRUNC;
 	/* RFC 8945 4.3.3: the message without its TSIG, the original ID,
 	 * ARCOUNT one less; then the TSIG variables. */
 	memcpy(hdr, pkt, DNS_HEADER_SIZE);
 	put16(hdr, t->orig_id);
 	put16(hdr + 10, (uint16_t)(get16(pkt + 10) - 1));
-	memcpy(vars + v, owner, owner_len);
-	v += owner_len;
+	memcpy(vars + v, t->rkey, t->rkey_len);
+	v += t->rkey_len;
 	put16(vars + v, CLASS_ANY);
 	memset(vars + v + 2, 0, 4); /* TTL */
 	v += 6;
-	memcpy(vars + v, alg, alg_len);
-	v += alg_len;
-	memcpy(vars + v, pkt + rd + alg_len, 8); /* time, fudge */
+	memcpy(vars + v, t->ralg, t->ralg_len);
+	v += t->ralg_len;
+	memcpy(vars + v, pkt + rd + t->ralg_len, 8); /* time, fudge */
 	v += 8;
 	memcpy(vars + v, pkt + pos + macsize + 2, 4 + olen); /* error, other */
 	v += 4 + olen;
@@ -183,27 +187,34 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
 
 		if (hmac(k, p, n, 3, mac) < 0 ||
 		    CRYPTO_memcmp(mac, pkt + pos, 32) != 0)
-			return XFR_TSIG_BAD; /* BADSIG */
+			return XFR_TSIG_BADSIG;
 	}
-	if ((int64_t)tsigned > now + t->fudge ||
-	    (int64_t)tsigned < now - (int64_t)t->fudge)
-		return XFR_TSIG_BAD; /* BADTIME */
+	/* The MAC checks: the answer is signed, even a BADTIME one. */
 	memcpy(t->mac, mac, 32);
 	t->mac_len = 32;
+	if ((int64_t)t->rtime > now + t->fudge ||
+	    (int64_t)t->rtime < now - (int64_t)t->fudge)
+		return XFR_TSIG_BADTIME;
 	return XFR_TSIG_OK;
 }
 
-int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
-		  uint8_t *msg, size_t *len, size_t max, int64_t now)
+/* Sign @msg as the next message of @t with TSIG error @error, Time Signed
+ * @when and, when @other, six bytes of other data: the time @now (the
+ * BADTIME answer, RFC 8945 5.2.3). */
+static int sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
+		uint8_t *msg, size_t *len, size_t max, uint16_t error,
+		uint64_t when, bool other, int64_t now)
 {
-	uint8_t vars[DNS_NAME_MAX + 32], prior[2], mac[32];
-	size_t need = k->name_len + 10 + ALG_LEN + 10 + 32 + 6, v = 0, o;
+	uint8_t vars[DNS_NAME_MAX + 40], prior[2], mac[32], od[6];
+	size_t olen = other ? 6 : 0,
+	       need = k->name_len + 10 + ALG_LEN + 10 + 32 + 6 + olen, v = 0, o;
 	const uint8_t *p[4];
 	size_t n[4];
 	unsigned parts = 0;
 
 	if (*len < DNS_HEADER_SIZE || *len + need > max)
 		return TL_ENOSPC;
+	put48(od, (uint64_t)now);
 	if (t->mac_len) { /* an answer: the request's or prior MAC first */
 		put16(prior, (uint16_t)t->mac_len);
 		p[parts] = prior;
@@ -224,12 +235,14 @@ int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 		memcpy(vars + v, alg_name, ALG_LEN);
 		v += ALG_LEN;
 	}
-	put48(vars + v, (uint64_t)now);
+	put48(vars + v, when);
 	put16(vars + v + 6, FUDGE);
 	v += 8;
 	if (!t->signed_one) {
-		memset(vars + v, 0, 4); /* error, other length */
-		v += 4;
+		put16(vars + v, error);
+		put16(vars + v + 2, (uint16_t)olen);
+		memcpy(vars + v + 4, od, olen);
+		v += 4 + olen;
 	}
 	p[parts] = vars;
 	n[parts++] = v;
@@ -241,19 +254,21 @@ int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 	put16(msg + o, TYPE_TSIG);
 	put16(msg + o + 2, CLASS_ANY);
 	memset(msg + o + 4, 0, 4);
-	put16(msg + o + 8, (uint16_t)(ALG_LEN + 10 + 32 + 6));
+	put16(msg + o + 8, (uint16_t)(ALG_LEN + 10 + 32 + 6 + olen));
 	o += 10;
 	memcpy(msg + o, alg_name, ALG_LEN);
 	o += ALG_LEN;
-	put48(msg + o, (uint64_t)now);
+	put48(msg + o, when);
 	put16(msg + o + 6, FUDGE);
 	put16(msg + o + 8, 32);
 	o += 10;
 	memcpy(msg + o, mac, 32);
 	o += 32;
 	memcpy(msg + o, msg, 2); /* original ID: the message's */
-	memset(msg + o + 2, 0, 4);
-	o += 6;
+	put16(msg + o + 2, error);
+	put16(msg + o + 4, (uint16_t)olen);
+	memcpy(msg + o + 6, od, olen);
+	o += 6 + olen;
 	put16(msg + 10, (uint16_t)(get16(msg + 10) + 1));
 	*len = o;
 	memcpy(t->mac, mac, 32);
@@ -262,14 +277,76 @@ int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 	return 0;
 }
 
+int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
+		  uint8_t *msg, size_t *len, size_t max, int64_t now)
+{
+	return sign(k, t, msg, len, max, 0, (uint64_t)now, false, now);
+}
+
+int xfr_tsig_error(const struct xfr_tsig_key *k, enum xfr_tsig_res res,
+		   struct xfr_tsig *t, uint8_t *msg, size_t *len, size_t max,
+		   int64_t now)
+{
+	size_t q = DNS_HEADER_SIZE, need, o;
+	bool comp;
+
+	if (res == XFR_TSIG_NONE || res == XFR_TSIG_OK ||
+	    *len < DNS_HEADER_SIZE || get16(msg + 4) > 1)
+		return TL_EINVAL;
+	if (get16(msg + 4) == 1 &&
+	    (!xfr_name_read(msg, *len, &q, NULL, NULL, &comp) ||
+	     (q += 4) > *len))
+		return TL_EINVAL;
+	need = res == XFR_TSIG_FORMERR ? 0
+	       : res == XFR_TSIG_BADTIME
+		       ? k->name_len + 10 + ALG_LEN + 10 + 32 + 6 + 6
+		       : t->rkey_len + 10 + t->ralg_len + 10 + 6;
+	if (q + need > max)
+		return TL_ENOSPC;
+	msg[2] &= (uint8_t)~0x02; /* TC */
+	msg[3] = (uint8_t)((msg[3] & 0xf0) |
+			   (res == XFR_TSIG_FORMERR ? DNS_RCODE_FORMERR : 9));
+	memset(msg + 6, 0, 6);
+	*len = q;
+	if (res == XFR_TSIG_FORMERR)
+		return 0;
+	if (res == XFR_TSIG_BADTIME)
+		return sign(k, t, msg, len, max, XFR_TSIG_BADTIME, t->rtime,
+			    true, now);
+	/* BADKEY, BADSIG, BADTRUNC: unsigned, MAC size 0, naming the key
+	 * and algorithm the request named. */
+	o = q;
+	memcpy(msg + o, t->rkey, t->rkey_len);
+	o += t->rkey_len;
+	put16(msg + o, TYPE_TSIG);
+	put16(msg + o + 2, CLASS_ANY);
+	memset(msg + o + 4, 0, 4);
+	put16(msg + o + 8, (uint16_t)(t->ralg_len + 16));
+	o += 10;
+	memcpy(msg + o, t->ralg, t->ralg_len);
+	o += t->ralg_len;
+	put48(msg + o, (uint64_t)now);
+	put16(msg + o + 6, FUDGE);
+	put16(msg + o + 8, 0);
+	put16(msg + o + 10, t->orig_id);
+	put16(msg + o + 12, (uint16_t)res);
+	put16(msg + o + 14, 0);
+	o += 16;
+	put16(msg + 10, 1);
+	*len = o;
+	return 0;
+}
+
 size_t xfr_tsig_answer(const struct xfr_tsig_key *k, const uint8_t *q,
 		       size_t qlen, uint8_t *out, size_t n, size_t max)
 {
 	struct xfr_tsig t;
 	int64_t now = time(NULL);
+	enum xfr_tsig_res r = xfr_tsig_verify(k, q, qlen, now, &t);
 
-	if (xfr_tsig_verify(k, q, qlen, now, &t) != XFR_TSIG_OK)
-		return n;
-	xfr_tsig_sign(k, &t, out, &n, max, now);
+	if (r == XFR_TSIG_OK)
+		xfr_tsig_sign(k, &t, out, &n, max, now);
+	else if (r != XFR_TSIG_NONE)
+		xfr_tsig_error(k, r, &t, out, &n, max, now);
 	return n;
 }

@@ -6,6 +6,8 @@ directory), transfer the zone, are told of a new snapshot by NOTIFY, fetch
 it by IXFR, and must answer exactly as trapline does.
 """
 import base64
+import hashlib
+import hmac
 import os
 import random
 import re
@@ -244,10 +246,84 @@ def test_tsig_required_when_a_key_is_set(primary):
     other = base64.b64encode(b"x" * 32).decode()
     out = d.dig("-y", "%s:%s:%s" % (alg, name, other), ZONE, "AXFR")
     assert not [r for r in records(out) if r[2] == "SOA"]
-    d.wait_log(r"AXFR from 127\.0\.0\.1 refused: bad TSIG")
+    d.wait_log(r"AXFR from 127\.0\.0\.1 refused: TSIG MAC does not check")
     # A signed SOA query is answered signed, as secondaries check it.
     out = d.dig("-y", "%s:%s:%s" % (alg, name, secret), ZONE, "SOA")
     assert "TSIG PSEUDOSECTION" in out and "status: NOERROR" in out
+    assert d.stop() == 0
+
+
+def wire(name):
+    return b"".join(bytes([len(l)]) + l.encode()
+                    for l in name.rstrip(".").split(".")) + b"\0"
+
+
+def tsig_vars(key, when, error=0, other=b""):
+    return (wire(key) + struct.pack(">HI", 255, 0) + wire("hmac-sha256")
+            + struct.pack(">HIHHH", when >> 32, when & 0xFFFFFFFF, 300,
+                          error, len(other)) + other)
+
+
+def signed_soa_query(key, secret, when, qid=4321):
+    """An SOA query signed as RFC 8945 4 says (HMAC-SHA256) at @when,
+    built here, not by dig, so that its time can be off; and its MAC."""
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0) + wire(ZONE) + \
+        struct.pack(">HH", 6, 1)
+    mac = hmac.new(secret, q + tsig_vars(key, when), hashlib.sha256).digest()
+    rdata = (wire("hmac-sha256")
+             + struct.pack(">HIHH", when >> 32, when & 0xFFFFFFFF, 300, 32)
+             + mac + struct.pack(">HHH", qid, 0, 0))
+    rr = wire(key) + struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata
+    return q[:10] + b"\0\1" + q[12:] + rr, mac
+
+
+def test_tsig_errors_say_which(primary):
+    """RFC 8945 5.3.2 and 5.2.3: a request signed out of time gets NOTAUTH
+    with TSIG error BADTIME, signed, our time in its other data; one with
+    another key gets BADKEY, unsigned (dig shows these too)."""
+    d = primary(extra="tsig_key = %s\n" % KEY)
+    name, _, b64 = KEY.split(":")
+    secret = base64.b64decode(b64)
+    now = int(time.time())
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    for skew, want in ((0, 0), (3600, 18), (-3600, 18)):
+        q, qmac = signed_soa_query(name, secret, now + skew)
+        s.sendto(q, ("127.0.0.1", d.port))
+        m = s.recv(4096)
+        assert m[3] & 0xF == (9 if want else 0)
+        arcount = struct.unpack(">H", m[10:12])[0]
+        p = skip_name(m, 12) + 4
+        for _ in range(struct.unpack(">HH", m[6:10])[0] +
+                       struct.unpack(">H", m[8:10])[0] + arcount - 1):
+            p = skip_name(m, p)
+            p += 10 + struct.unpack(">H", m[p + 8:p + 10])[0]
+        tsig_at = p
+        p = skip_name(m, p)
+        assert struct.unpack(">H", m[p:p + 2])[0] == 250
+        p = skip_name(m, p + 10)
+        hi, lo, fudge, macsize = struct.unpack(">HIHH", m[p:p + 10])
+        mac = m[p + 10:p + 10 + macsize]
+        p += 10 + macsize
+        _, error, olen = struct.unpack(">HHH", m[p:p + 6])
+        other = m[p + 6:p + 6 + olen]
+        assert error == want and macsize == 32
+        if want:
+            assert (hi << 32 | lo) == now + skew   # the request's time
+            assert abs(int.from_bytes(other, "big") - now) < 30
+        # The answer's MAC, worked out here: the request's MAC, the
+        # answer without its TSIG, the TSIG's variables.
+        body = m[:10] + struct.pack(">H", arcount - 1) + m[12:tsig_at]
+        vars_ = tsig_vars(name, hi << 32 | lo, error, other)
+        assert mac == hmac.new(secret, struct.pack(">H", 32) + qmac + body
+                               + vars_, hashlib.sha256).digest()
+    out = d.dig("-y", "hmac-sha256:other.key:" + b64, ZONE, "SOA")
+    assert "status: NOTAUTH" in out and "BADKEY" in out
+    out = d.dig("-y", "hmac-sha256:%s:%s" % (
+        name, base64.b64encode(b"y" * 32).decode()), ZONE, "AXFR")
+    assert "BADSIG" in out and "Transfer failed" in out
+    d.wait_log(r"AXFR from 127\.0\.0\.1 refused: TSIG MAC does not check "
+               r"\(BADSIG\)")
     assert d.stop() == 0
 
 

@@ -338,9 +338,80 @@ static void test_scan(void **state)
 	assert_non_null(strstr(s.why, "serials"));
 }
 
+/* The TSIG record ending message @m (@n bytes): its error, MAC size and
+ * other length, and where its RDATA starts. */
+static void tsig_fields(const uint8_t *m, size_t n, unsigned *error,
+			unsigned *macsize, unsigned *olen)
+{
+	size_t p = DNS_HEADER_SIZE;
+	bool c;
+
+	assert_int_equal(m[11], 1); /* ARCOUNT: the TSIG alone */
+	assert_int_equal(m[7] | m[9], 0);
+	if (m[5]) {
+		assert_true(xfr_name_read(m, n, &p, NULL, NULL, &c));
+		p += 4;
+	}
+	assert_true(xfr_name_read(m, n, &p, NULL, NULL, &c));
+	assert_int_equal(m[p] << 8 | m[p + 1], 250);
+	p += 10;
+	assert_true(xfr_name_read(m, n, &p, NULL, NULL, &c));
+	*macsize = (unsigned)(m[p + 8] << 8 | m[p + 9]);
+	p += 10 + *macsize;
+	*error = (unsigned)(m[p + 2] << 8 | m[p + 3]);
+	*olen = (unsigned)(m[p + 4] << 8 | m[p + 5]);
+	assert_int_equal(p + 6 + *olen, n);
+}
+
+/* RFC 8945 5.3.2: the answer to a request with a bad TSIG says which
+ * error, NOTAUTH, no records; signed only for BADTIME (with our time). */
+static void tsig_error_answers(const struct xfr_tsig_key *k,
+			       const uint8_t *req, size_t reqlen)
+{
+	struct xfr_tsig_key other;
+	struct xfr_tsig v;
+	uint8_t a[1024];
+	size_t n;
+	unsigned error, macsize, olen;
+
+	/* A 2000 s late request: BADTIME, signed, other data our time. */
+	assert_int_equal(xfr_tsig_verify(k, req, reqlen, 3000, &v),
+			 XFR_TSIG_BADTIME);
+	n = build_query(a, DNS_TYPE_AXFR, "bl.test", false, 0);
+	a[2] |= 0x80;
+	assert_int_equal(xfr_tsig_error(k, XFR_TSIG_BADTIME, &v, a, &n,
+					sizeof(a), 3000), 0);
+	assert_int_equal(a[3] & 0xf, 9);
+	tsig_fields(a, n, &error, &macsize, &olen);
+	assert_int_equal(error, 18);
+	assert_int_equal(macsize, 32);
+	assert_int_equal(olen, 6);
+	assert_int_equal(a[n - 1], 3000 & 0xff);
+	assert_int_equal(a[n - 2], 3000 >> 8);
+	/* Another secret: BADSIG, unsigned, MAC size 0. */
+	assert_int_equal(xfr_tsig_key_parse("xfr.key:hmac-sha256:b3RoZXI=",
+					    &other), 0);
+	assert_int_equal(xfr_tsig_verify(&other, req, reqlen, 1000, &v),
+			 XFR_TSIG_BADSIG);
+	n = build_query(a, DNS_TYPE_AXFR, "bl.test", false, 0);
+	assert_int_equal(xfr_tsig_error(&other, XFR_TSIG_BADSIG, &v, a, &n,
+					sizeof(a), 1000), 0);
+	tsig_fields(a, n, &error, &macsize, &olen);
+	assert_int_equal(error, 16);
+	assert_int_equal(macsize, 0);
+	assert_int_equal(olen, 0);
+	/* No room: the message is left as it was. */
+	n = build_query(a, DNS_TYPE_AXFR, "bl.test", false, 0);
+	assert_int_equal(xfr_tsig_error(&other, XFR_TSIG_BADSIG, &v, a, &n,
+					n + 4, 1000), TL_ENOSPC);
+	assert_int_equal(a[11], 0);
+	assert_int_equal(xfr_tsig_error(&other, XFR_TSIG_OK, &v, a, &n,
+					sizeof(a), 1000), TL_EINVAL);
+}
+
 static void test_tsig(void **state)
 {
-	struct xfr_tsig_key k, other;
+	struct xfr_tsig_key k, k2, other;
 	struct xfr_tsig t = {0}, v;
 	uint8_t p[1024];
 	size_t n, signed_len;
@@ -357,6 +428,8 @@ static void test_tsig(void **state)
 	assert_int_equal(xfr_tsig_key_parse("xfr.key:hmac-sha256:b3RoZXI=",
 					    &other), 0);
 	assert_int_equal(other.secret_len, 5);
+	assert_int_equal(xfr_tsig_key_parse("xfr2.key:hmac-sha256:"
+					    "c2VjcmV0c2VjcmV0c2VjcmV0", &k2), 0);
 	/* A request signed as NOTIFY is: it verifies with the key, at a
 	 * time within the fudge, and with nothing changed. */
 	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
@@ -368,14 +441,19 @@ static void test_tsig(void **state)
 	assert_int_equal(v.mac_len, 32);
 	assert_memory_equal(v.mac, t.mac, 32);
 	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000 + 301, &v),
-			 XFR_TSIG_BAD); /* too late */
+			 XFR_TSIG_BADTIME); /* too late */
+	assert_int_equal(v.mac_len, 32); /* the error answer is signed */
 	assert_int_equal(xfr_tsig_verify(&other, p, n, 1000, &v),
-			 XFR_TSIG_BAD); /* another secret */
+			 XFR_TSIG_BADSIG); /* another secret */
 	p[13] ^= 1;
-	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000, &v), XFR_TSIG_BAD);
+	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000, &v),
+			 XFR_TSIG_BADSIG);
 	p[13] ^= 1;
 	assert_int_equal(xfr_tsig_verify(&k, p, n - 1, 1000, &v),
-			 XFR_TSIG_BAD); /* cut */
+			 XFR_TSIG_FORMERR); /* cut */
+	assert_int_equal(xfr_tsig_verify(&k2, p, n, 1000, &v),
+			 XFR_TSIG_BADKEY); /* another key's name */
+	tsig_error_answers(&k, p, signed_len);
 	/* No room: nothing changes. */
 	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
 	assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, n + 10, 1000),
