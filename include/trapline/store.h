@@ -106,12 +106,15 @@ int tl_store_info(struct tl_store *s, struct tl_store_info *info);
 int tl_store_compact(struct tl_store *s);
 
 /*
- * Decode every record in full and check it, calling @bad for each one that
- * fails (with its address and error). Returns the number of records read,
- * or an error of the store.
+ * Decode every record in full and check it, the histories and the
+ * `check --record` results, calling @bad for each one that fails (with
+ * its address, which kind of record, "history" or "check", and the
+ * error; a key that is no address gives the address 0.0.0.0). Returns
+ * the number of records read, or an error of the store.
  */
 int64_t tl_store_verify(struct tl_store *s,
-			void (*bad)(const struct tl_ip *ip, int err, void *ctx),
+			void (*bad)(const struct tl_ip *ip, const char *what,
+				    int err, void *ctx),
 			void *ctx, uint64_t *nbad);
 
 /*

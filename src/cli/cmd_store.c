@@ -50,7 +50,8 @@ static int info(struct tl_store *s, bool json)
 	return 0;
 }
 
-static void report_bad(const struct tl_ip *ip, int err, void *ctx)
+static void report_bad(const struct tl_ip *ip, const char *what, int err,
+		       void *ctx)
 {
 	char buf[TL_IP_STRLEN];
 	uint64_t *shown = ctx;
@@ -58,7 +59,7 @@ static void report_bad(const struct tl_ip *ip, int err, void *ctx)
 	if ((*shown)++ >= 100)
 		return;
 	tl_ip_format(ip, buf);
-	log_warn("store", "record of %s: %s", buf, tl_strerror(err));
+	log_warn("store", "%s record of %s: %s", what, buf, tl_strerror(err));
 }
 
 int cmd_store(int argc, char **argv)

@@ -1275,10 +1275,61 @@ out:
 	return rc;
 }
 
+/* The `check --record` results: each key an address, each value a
+ * record that decodes. Returns the number read or an error. */
+static int64_t verify_checks(struct tl_store *s,
+			     void (*bad)(const struct tl_ip *ip,
+					 const char *what, int err, void *ctx),
+			     void *ctx, uint64_t *nbad)
+{
+	struct tl_check_record rec;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, d;
+	int64_t n = 0;
+	int rc;
+
+	if (!s->has_checks)
+		return 0;
+	rc = lmdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), "begin");
+	if (rc < 0)
+		return rc;
+	rc = lmdb_err(mdb_cursor_open(txn, s->checks, &c), "cursor");
+	if (rc < 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0) {
+		struct tl_ip ip;
+		int err = 0;
+
+		memset(&ip, 0, sizeof(ip));
+		ip.family = 4;
+		if (k.mv_size == 4 || k.mv_size == 16) {
+			ip.family = k.mv_size == 4 ? 4 : 6;
+			memcpy(ip.a, k.mv_data, k.mv_size);
+			err = tl_check_record_decode(&rec, d.mv_data, d.mv_size);
+		} else {
+			err = TL_ECORRUPT;
+		}
+		n++;
+		if (err < 0) {
+			(*nbad)++;
+			if (bad)
+				bad(&ip, "check", err, ctx);
+		}
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc == MDB_NOTFOUND ? n : lmdb_err(rc, "read checks");
+}
+
 int64_t tl_store_verify(struct tl_store *s,
-			void (*bad)(const struct tl_ip *ip, int err, void *ctx),
+			void (*bad)(const struct tl_ip *ip, const char *what,
+				    int err, void *ctx),
 			void *ctx, uint64_t *nbad)
 {
+	int64_t nc;
 	struct tl_store_iter *it;
 	struct tl_history h;
 	struct tl_ip zero, ip;
@@ -1307,7 +1358,7 @@ int64_t tl_store_verify(struct tl_store *s,
 			if (rc < 0) {
 				(*nbad)++;
 				if (bad)
-					bad(&ip, rc, ctx);
+					bad(&ip, "history", rc, ctx);
 			}
 		}
 		tl_store_iter_close(it);
@@ -1317,7 +1368,8 @@ int64_t tl_store_verify(struct tl_store *s,
 		}
 	}
 	tl_history_free(&h);
-	return n;
+	nc = verify_checks(s, bad, ctx, nbad);
+	return nc < 0 ? nc : n + nc;
 }
 
 struct tl_store_iter {

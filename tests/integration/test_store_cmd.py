@@ -66,6 +66,21 @@ def test_verify_finds_a_damaged_record(tl, tmp_path):
     assert b"2 records read, 1 unreadable" in p.stderr
 
 
+def test_verify_reads_the_check_records_too(tl, tmp_path):
+    """`check --record` results are records of the store: verify decodes
+    them as well, and names a damaged one."""
+    tl.ingest(lines(ev(1600000000, "198.51.100.1"), ev(1600000000, "198.51.100.2")), check=0)
+    dump = tmp_path / "bad.txt"
+    dump.write_text("VERSION=3\nformat=bytevalue\ndatabase=checks\ntype=btree\n"
+                    "HEADER=END\n c6336402\n ff00\nDATA=END\n")
+    subprocess.run(["mdb_load", "-f", str(dump), "-s", "checks",
+                    os.path.join(tl.data, "history")], check=True)
+    p = tl.run("store", "verify")
+    assert p.returncode == 65
+    assert b"check record of 198.51.100.2: " in p.stderr
+    assert b"3 records read, 1 unreadable" in p.stderr
+
+
 def test_store_usage(tl):
     assert tl.run("store").returncode == 2
     assert tl.run("store", "defrag").returncode == 2
