@@ -118,6 +118,15 @@ struct dns_server {
 
 /* ---- what the workers read: the snapshot and the zones -------------------- */
 
+#define PICK_TRIES 20 /* ports tried for a listen address of port 0 */
+
+static in_port_t *port_of(struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6
+		       ? &((struct sockaddr_in6 *)ss)->sin6_port
+		       : &((struct sockaddr_in *)ss)->sin_port;
+}
+
 static struct held *held_new(void *p, void (*drop)(void *))
 {
 	struct held *h = tl_calloc(1, sizeof(*h));
@@ -632,13 +641,26 @@ int dns_server_new(const struct dns_setup *su, struct dns_server **out)
 			goto fail;
 		for (j = 0; j < srv->naddrs; j++) {
 			/* UDP first: with port 0 it picks the port, and TCP
-			 * takes the same one. */
-			int u = tl_net_listen(&srv->addrs[j], srv->addrlens[j],
-					      SOCK_DGRAM);
-			int t = u < 0 ? u
-				      : tl_net_listen(&srv->addrs[j],
-						      srv->addrlens[j],
-						      SOCK_STREAM);
+			 * takes the same one. A port free for UDP may be in
+			 * use for TCP (another program's connection): then
+			 * pick again. Later workers share the port. */
+			in_port_t *port = port_of(&srv->addrs[j]);
+			bool pick = *port == 0;
+			int u, t, tries = 0;
+
+			for (;;) {
+				u = tl_net_listen(&srv->addrs[j],
+						  srv->addrlens[j], SOCK_DGRAM);
+				t = u < 0 ? u
+					  : tl_net_listen(&srv->addrs[j],
+							  srv->addrlens[j],
+							  SOCK_STREAM);
+				if (!(pick && u >= 0 && t == -EADDRINUSE &&
+				      ++tries < PICK_TRIES))
+					break;
+				close(u);
+				*port = 0;
+			}
 
 			if (u < 0 || t < 0) {
 				log_error("dns", "listen: %s",

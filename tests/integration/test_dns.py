@@ -4,7 +4,6 @@ The server compiles its snapshot from the store at start; each test
 starts it on a free loopback port and asks what mail servers and
 resolvers ask (RFC 5782), plus what they should never get wrong.
 """
-import json
 import os
 import re
 import shutil
@@ -12,6 +11,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import time
 
 import pytest
@@ -225,6 +225,55 @@ def test_malformed_packets_never_stop_it(dns):
     assert d.short("160.69.2.81.bl.test") == ["127.0.0.2", "127.0.0.4"]
     assert d.p.poll() is None
     assert d.stop() == 0
+
+
+PORT_RACE = r"""
+import socket, subprocess, sys, time
+bin_, data, conf = sys.argv[1:4]
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+with open("/proc/sys/net/ipv4/ip_local_port_range", "w") as f:
+    f.write("40000 40001")
+# A TCP connection holds one of the two ephemeral ports for TCP only.
+srv = socket.socket()
+srv.bind(("127.0.0.1", 40002))
+srv.listen()
+cli = socket.create_connection(("127.0.0.1", 40002))
+acc = srv.accept()[0]
+held = cli.getsockname()[1]
+ok = 0
+for i in range(8):
+    p = subprocess.Popen([bin_, "dns", "--data", data, "--config", conf,
+                          "--listen", "127.0.0.1:0"],
+                         stderr=subprocess.PIPE, text=True)
+    line = ""
+    while "listening on port" not in line:
+        line = p.stderr.readline()
+        if not line:
+            break
+    if "listening on port" in line:
+        assert int(line.split("listening on port ")[1].split()[0]) != held
+        ok += 1
+    p.terminate()
+    p.wait()
+print(ok)
+"""
+
+
+def test_port_zero_finds_a_port_free_for_udp_and_tcp(tl, tmp_path):
+    """--listen ADDR:0 takes a port free for both UDP and TCP, even when
+    the one the kernel offers for UDP is held by a TCP connection (as
+    CI once met: "listen: Address already in use"). In a network
+    namespace with two ephemeral ports, one held for TCP."""
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        pytest.skip("unshare or ip missing (scripts/install-deps)")
+    tl.ingest(lines(ev("2026-11-26T10:00:00Z", "81.2.69.160")))
+    conf = tmp_path / "dns.conf"
+    conf.write_text("[dns]\nzone = bl.test\nworkers = 2\n")
+    p = subprocess.run(["unshare", "--net", sys.executable, "-c", PORT_RACE,
+                        BIN, tl.data, str(conf)], capture_output=True,
+                       text=True, timeout=120, env=tl.env)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split()[-1] == "8", p.stdout + p.stderr
 
 
 def test_stats_and_reload(dns, tl):
