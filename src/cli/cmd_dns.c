@@ -97,8 +97,9 @@ static int rebuild(struct cli_common *c, const char *path,
 		tl_oplist_free(&ops);
 		return TL_ENOSTORE;
 	}
+	/* Beside a server answering from the snapshot in use: one core. */
 	rc = snap_build(s, &pol, tl_day_today(), cli_snapshot_serial(), path,
-			info);
+			info, srv && dns_server_has_data(srv));
 	tl_store_close(s);
 	tl_oplist_free(&ops);
 	if (rc < 0) {

@@ -579,7 +579,7 @@ int cmd_export(int argc, char **argv)
 	if (ex != EXIT_OK)
 		goto out;
 	rc = snap_build(s, &pol, tl_day_today(), (uint32_t)time(NULL), path,
-			&info);
+			&info, false);
 	if (rc == 0)
 		rc = snap_load(path, &sn);
 	if (rc < 0) {

@@ -164,7 +164,7 @@ static void dns_build(struct dns_side *d)
 	if (d->trap)
 		trap_server_flush(d->trap);
 	rc = snap_build(d->s, &d->pol, tl_day_today(), cli_snapshot_serial(),
-			d->path, &info);
+			d->path, &info, dns_server_has_data(d->srv));
 	d->pol.ops = NULL;
 	tl_oplist_free(&ops);
 

@@ -428,7 +428,8 @@ static void *walk_thread(void *arg)
 #define NPIECE 18 /* the pieces of the body, in file order */
 
 int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
-	       uint32_t serial, const char *path, struct snap_info *info)
+	       uint32_t serial, const char *path, struct snap_info *info,
+	       bool one_core)
 {
 	struct tl_policy bulk = *pol, *p = &bulk, walkp;
 	struct walk_job jobs[3]; /* IPv4 low half, IPv4 high half, IPv6 */
@@ -479,7 +480,8 @@ int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
 	jobs[0].until.family = 4;
 	jobs[0].until.a[0] = 0x80;
 	jobs[1].from.a[0] = 0x80;
-	threaded = pthread_create(&th, NULL, walk_thread, &jobs[1]) == 0;
+	threaded = !one_core &&
+		   pthread_create(&th, NULL, walk_thread, &jobs[1]) == 0;
 	rc = walk(&jobs[0]);
 	if (rc == 0)
 		rc = walk(&jobs[2]);

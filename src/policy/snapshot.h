@@ -102,10 +102,18 @@ struct snap_info {
  * synced, since a file a crash left short is refused and built again).
  * The operator's entries come from p->ops (compiled), when set.
  * @serial: the SOA serial it carries (the caller makes it rise).
+ * @one_core: walk the store on the calling thread alone, for a server
+ * answering from the snapshot in use while this one is built: a second
+ * walker takes the core its workers need (on two cores at 10 M and
+ * 20,000 q/s, a reload left a median of 153 answers later than 5 ms
+ * with two walkers, 30 with one, over 11 and 16 runs); else the IPv4
+ * keys are walked in two halves on two threads, for a server that has
+ * nothing to answer from yet, or a command.
  * Returns 0 and fills @info, or a TL_E*.
  */
 int snap_build(struct tl_store *s, const struct tl_policy *p, tl_day today,
-	       uint32_t serial, const char *path, struct snap_info *info);
+	       uint32_t serial, const char *path, struct snap_info *info,
+	       bool one_core);
 
 struct snap; /* a loaded snapshot: immutable, shareable across threads */
 

@@ -74,8 +74,20 @@ static int setup(void **state)
 	for (i = 0; i < 600; i++) /* two years, every day: persistent */
 		add(s, "81.2.69.162", today - 599 + i, TL_KIND_MALWARE);
 	assert_int_equal(tl_store_commit(s), 0);
-	assert_int_equal(snap_build(s, &pol, today, 2026112701, path, &info),
-			 0);
+	assert_int_equal(snap_build(s, &pol, today, 2026112701, path, &info,
+				    false), 0);
+	/* Built on one thread (beside a server), the body is the same. */
+	{
+		char one[160];
+		struct snap_info i1;
+
+		snprintf(one, sizeof(one), "%s/one.snap", dir);
+		assert_int_equal(snap_build(s, &pol, today, 2026112701, one,
+					    &i1, true), 0);
+		assert_int_equal(i1.crc, info.crc);
+		assert_int_equal(i1.bytes, info.bytes);
+		assert_int_equal(i1.n4, info.n4);
+	}
 	tl_store_close(s);
 	assert_int_equal(info.n4, 2);
 	assert_int_equal(info.n6, 1);
@@ -281,7 +293,7 @@ static void test_ranges(void **state)
 	p2.ops = &l;
 	snprintf(rpath, sizeof(rpath), "%s/ranges.snap", dir);
 	assert_int_equal(tl_store_open(store, TL_STORE_READ, NULL, &s), 0);
-	assert_int_equal(snap_build(s, &p2, today, 7, rpath, &info), 0);
+	assert_int_equal(snap_build(s, &p2, today, 7, rpath, &info, false), 0);
 	tl_store_close(s);
 	/* 10/8, 81.2.69.128-161, 81.2.69.163-255, 127.0.0.0, 127.0.0.2-3 */
 	assert_int_equal(info.nr4, 5);
@@ -396,7 +408,7 @@ static void test_range_names(void **state)
 	p2.ops = &l;
 	snprintf(rpath, sizeof(rpath), "%s/names.snap", dir);
 	assert_int_equal(tl_store_open(store, TL_STORE_READ, NULL, &s), 0);
-	assert_int_equal(snap_build(s, &p2, today, 8, rpath, &info), 0);
+	assert_int_equal(snap_build(s, &p2, today, 8, rpath, &info, false), 0);
 	tl_store_close(s);
 	assert_int_equal(snap_load(rpath, &sn), 0);
 

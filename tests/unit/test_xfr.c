@@ -506,11 +506,11 @@ static void test_journal_diff(void **state)
 	add_ev(s, "81.2.69.161", today - 1, TL_KIND_SPAM);
 	add_ev(s, "2a02:c7f::1", today - 1, TL_KIND_SPAM);
 	assert_int_equal(tl_store_commit(s), 0);
-	assert_int_equal(snap_build(s, &pol, today, 100, p1, &info), 0);
+	assert_int_equal(snap_build(s, &pol, today, 100, p1, &info, false), 0);
 	add_ev(s, "81.2.69.161", today, TL_KIND_AUTH); /* A and TXT change */
 	add_ev(s, "81.2.69.170", today, TL_KIND_MALWARE); /* new */
 	assert_int_equal(tl_store_commit(s), 0);
-	assert_int_equal(snap_build(s, &pol, today, 200, p2, &info), 0);
+	assert_int_equal(snap_build(s, &pol, today, 200, p2, &info, false), 0);
 	tl_store_close(s);
 	assert_int_equal(snap_load(p1, &a), 0);
 	assert_int_equal(snap_load(p2, &b), 0);
@@ -626,8 +626,8 @@ static void test_range_names_diff(void **state)
 	assert_int_equal(tl_store_open(st, TL_STORE_WRITE, &o, &s), 0);
 	add_ev(s, "81.2.69.160", today - 1, TL_KIND_SPAM);
 	assert_int_equal(tl_store_commit(s), 0);
-	assert_int_equal(snap_build(s, &pa, today, 100, p1, &info), 0);
-	assert_int_equal(snap_build(s, &pb, today, 200, p2, &info), 0);
+	assert_int_equal(snap_build(s, &pa, today, 100, p1, &info, false), 0);
+	assert_int_equal(snap_build(s, &pb, today, 200, p2, &info, false), 0);
 	tl_store_close(s);
 	assert_int_equal(snap_load(p1, &a), 0);
 	assert_int_equal(snap_load(p2, &b), 0);
