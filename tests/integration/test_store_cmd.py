@@ -51,15 +51,21 @@ def test_compact_keeps_every_answer_and_shrinks(tl):
     assert tl.run("store", "verify", check=0)
 
 
+def put_raw(tl, tmp_path, db, key_hex, value_hex):
+    """Write one raw record into sub-database @db of the store with LMDB's
+    own mdb_load, past trapline's checks (to damage one)."""
+    dump = tmp_path / "raw.txt"
+    dump.write_text("VERSION=3\nformat=bytevalue\ndatabase=%s\ntype=btree\n"
+                    "HEADER=END\n %s\n %s\nDATA=END\n" % (db, key_hex, value_hex))
+    subprocess.run(["mdb_load", "-f", str(dump), "-s", db,
+                    os.path.join(tl.data, "history")], check=True)
+
+
 def test_verify_finds_a_damaged_record(tl, tmp_path):
     tl.ingest(lines(ev(1600000000, "198.51.100.1"), ev(1600000000, "198.51.100.2")), check=0)
     p = tl.run("store", "verify", check=0)
     assert b"2 records read, 0 unreadable" in p.stderr
-    dump = tmp_path / "bad.txt"
-    dump.write_text("VERSION=3\nformat=bytevalue\ndatabase=v4\ntype=btree\n"
-                    "HEADER=END\n c6336401\n 0100\nDATA=END\n")
-    subprocess.run(["mdb_load", "-f", str(dump), "-s", "v4",
-                    os.path.join(tl.data, "history")], check=True)
+    put_raw(tl, tmp_path, "v4", "c6336401", "0100")
     p = tl.run("store", "verify")
     assert p.returncode == 65
     assert b"record of 198.51.100.1: data corrupt" in p.stderr
@@ -70,11 +76,7 @@ def test_verify_reads_the_check_records_too(tl, tmp_path):
     """`check --record` results are records of the store: verify decodes
     them as well, and names a damaged one."""
     tl.ingest(lines(ev(1600000000, "198.51.100.1"), ev(1600000000, "198.51.100.2")), check=0)
-    dump = tmp_path / "bad.txt"
-    dump.write_text("VERSION=3\nformat=bytevalue\ndatabase=checks\ntype=btree\n"
-                    "HEADER=END\n c6336402\n ff00\nDATA=END\n")
-    subprocess.run(["mdb_load", "-f", str(dump), "-s", "checks",
-                    os.path.join(tl.data, "history")], check=True)
+    put_raw(tl, tmp_path, "checks", "c6336402", "ff00")
     p = tl.run("store", "verify")
     assert p.returncode == 65
     assert b"check record of 198.51.100.2: " in p.stderr
