@@ -118,15 +118,6 @@ struct dns_server {
 
 /* ---- what the workers read: the snapshot and the zones -------------------- */
 
-#define PICK_TRIES 20 /* ports tried for a listen address of port 0 */
-
-static in_port_t *port_of(struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6
-		       ? &((struct sockaddr_in6 *)ss)->sin6_port
-		       : &((struct sockaddr_in *)ss)->sin_port;
-}
-
 static struct held *held_new(void *p, void (*drop)(void *))
 {
 	struct held *h = tl_calloc(1, sizeof(*h));
@@ -580,6 +571,15 @@ static void *worker_main(void *arg)
 	if (rc < 0)
 		log_error("dns", "worker %u: %s", w->id, tl_strerror(rc));
 	return NULL;
+}
+
+#define PICK_TRIES 20 /* ports tried for a listen address of port 0 */
+
+static in_port_t *port_of(struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6
+		       ? &((struct sockaddr_in6 *)ss)->sin6_port
+		       : &((struct sockaddr_in *)ss)->sin_port;
 }
 
 int dns_server_new(const struct dns_setup *su, struct dns_server **out)

@@ -36,7 +36,6 @@
 #define NOTIFY_FIRST_MS 1000  /* wait for the first answer; doubles (ms) */
 #define JBUF (64 * 1024)      /* journal bytes read at once */
 #define REFUSALS_LOGGED 10    /* refused transfers logged a second (count) */
-#define RCODE_NOTAUTH 9       /* RFC 2136 2.2; RFC 5936 2.2.1 */
 
 struct notify_target {
 	struct dns_xfr *x; /* the owner */
@@ -250,7 +249,7 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 			log_info("dns", "%s from %s refused: %s", tname, who,
 				 why);
 		*outlen = one_message(x, &q, ours ? DNS_RCODE_REFUSED
-					     : RCODE_NOTAUTH, NULL,
+					     : DNS_RCODE_NOTAUTH, NULL,
 				      out, NULL);
 		return DNS_XFR_REPLY;
 	}
@@ -270,7 +269,7 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 			if (log_refusal(x))
 				log_warn("dns", "%s from %s refused: %s", tname,
 					 who, tsig_why(tr));
-			*outlen = one_message(x, &q, RCODE_NOTAUTH, NULL, out,
+			*outlen = one_message(x, &q, DNS_RCODE_NOTAUTH, NULL, out,
 					      NULL);
 			if (tr != XFR_TSIG_NONE)
 				xfr_tsig_error(&x->key, tr, &tsig, out, outlen,

@@ -37,6 +37,43 @@ static void put48(uint8_t *p, uint64_t v)
 	}
 }
 
+/* Bytes of a TSIG record with these lengths of owner, algorithm, MAC and
+ * other data (RFC 8945 4.2). */
+#define TSIG_RR_LEN(owner, alg, mac, other) \
+	((owner) + 10 + (alg) + 10 + (mac) + 6 + (other))
+
+/* Write at @p a TSIG record (RFC 8945 4.2); returns its length. */
+static size_t put_tsig_rr(uint8_t *p, const uint8_t *owner, size_t owner_len,
+			  const uint8_t *alg, size_t alg_len, uint64_t when,
+			  const uint8_t *mac, size_t mac_len, uint16_t orig_id,
+			  uint16_t error, const uint8_t *other, size_t olen)
+{
+	size_t o = owner_len;
+
+	memcpy(p, owner, owner_len);
+	put16(p + o, TYPE_TSIG);
+	put16(p + o + 2, CLASS_ANY);
+	memset(p + o + 4, 0, 4);
+	put16(p + o + 8,
+	      (uint16_t)(TSIG_RR_LEN(0, alg_len, mac_len, olen) - 10));
+	o += 10;
+	memcpy(p + o, alg, alg_len);
+	o += alg_len;
+	put48(p + o, when);
+	put16(p + o + 6, FUDGE);
+	put16(p + o + 8, (uint16_t)mac_len);
+	o += 10;
+	if (mac_len)
+		memcpy(p + o, mac, mac_len);
+	o += mac_len;
+	put16(p + o, orig_id);
+	put16(p + o + 2, error);
+	put16(p + o + 4, (uint16_t)olen);
+	if (olen)
+		memcpy(p + o + 6, other, olen);
+	return o + 6 + olen;
+}
+
 int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k)
 {
 	const char *c1 = strchr(text, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -207,7 +244,7 @@ static int sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 {
 	uint8_t vars[DNS_NAME_MAX + 40], prior[2], mac[32], od[6];
 	size_t olen = other ? 6 : 0,
-	       need = k->name_len + 10 + ALG_LEN + 10 + 32 + 6 + olen, v = 0, o;
+	       need = TSIG_RR_LEN(k->name_len, ALG_LEN, 32, olen), v = 0;
 	const uint8_t *p[4];
 	size_t n[4];
 	unsigned parts = 0;
@@ -248,29 +285,10 @@ static int sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 	n[parts++] = v;
 	if (hmac(k, p, n, parts, mac) < 0)
 		return TL_EINVAL;
-	o = *len;
-	memcpy(msg + o, k->name, k->name_len);
-	o += k->name_len;
-	put16(msg + o, TYPE_TSIG);
-	put16(msg + o + 2, CLASS_ANY);
-	memset(msg + o + 4, 0, 4);
-	put16(msg + o + 8, (uint16_t)(ALG_LEN + 10 + 32 + 6 + olen));
-	o += 10;
-	memcpy(msg + o, alg_name, ALG_LEN);
-	o += ALG_LEN;
-	put48(msg + o, when);
-	put16(msg + o + 6, FUDGE);
-	put16(msg + o + 8, 32);
-	o += 10;
-	memcpy(msg + o, mac, 32);
-	o += 32;
-	memcpy(msg + o, msg, 2); /* original ID: the message's */
-	put16(msg + o + 2, error);
-	put16(msg + o + 4, (uint16_t)olen);
-	memcpy(msg + o + 6, od, olen);
-	o += 6 + olen;
+	/* the original ID is the message's */
+	*len += put_tsig_rr(msg + *len, k->name, k->name_len, alg_name, ALG_LEN,
+			    when, mac, 32, get16(msg), error, od, olen);
 	put16(msg + 10, (uint16_t)(get16(msg + 10) + 1));
-	*len = o;
 	memcpy(t->mac, mac, 32);
 	t->mac_len = 32;
 	t->signed_one = true;
@@ -287,7 +305,7 @@ int xfr_tsig_error(const struct xfr_tsig_key *k, enum xfr_tsig_res res,
 		   struct xfr_tsig *t, uint8_t *msg, size_t *len, size_t max,
 		   int64_t now)
 {
-	size_t q = DNS_HEADER_SIZE, need, o;
+	size_t q = DNS_HEADER_SIZE, need;
 	bool comp;
 
 	if (res == XFR_TSIG_NONE || res == XFR_TSIG_OK ||
@@ -299,13 +317,14 @@ int xfr_tsig_error(const struct xfr_tsig_key *k, enum xfr_tsig_res res,
 		return TL_EINVAL;
 	need = res == XFR_TSIG_FORMERR ? 0
 	       : res == XFR_TSIG_BADTIME
-		       ? k->name_len + 10 + ALG_LEN + 10 + 32 + 6 + 6
-		       : t->rkey_len + 10 + t->ralg_len + 10 + 6;
+		       ? TSIG_RR_LEN(k->name_len, ALG_LEN, 32, 6)
+		       : TSIG_RR_LEN(t->rkey_len, t->ralg_len, 0, 0);
 	if (q + need > max)
 		return TL_ENOSPC;
 	msg[2] &= (uint8_t)~0x02; /* TC */
 	msg[3] = (uint8_t)((msg[3] & 0xf0) |
-			   (res == XFR_TSIG_FORMERR ? DNS_RCODE_FORMERR : 9));
+			   (res == XFR_TSIG_FORMERR ? DNS_RCODE_FORMERR
+						 : DNS_RCODE_NOTAUTH));
 	memset(msg + 6, 0, 6);
 	*len = q;
 	if (res == XFR_TSIG_FORMERR)
@@ -315,25 +334,10 @@ int xfr_tsig_error(const struct xfr_tsig_key *k, enum xfr_tsig_res res,
 			    true, now);
 	/* BADKEY, BADSIG, BADTRUNC: unsigned, MAC size 0, naming the key
 	 * and algorithm the request named. */
-	o = q;
-	memcpy(msg + o, t->rkey, t->rkey_len);
-	o += t->rkey_len;
-	put16(msg + o, TYPE_TSIG);
-	put16(msg + o + 2, CLASS_ANY);
-	memset(msg + o + 4, 0, 4);
-	put16(msg + o + 8, (uint16_t)(t->ralg_len + 16));
-	o += 10;
-	memcpy(msg + o, t->ralg, t->ralg_len);
-	o += t->ralg_len;
-	put48(msg + o, (uint64_t)now);
-	put16(msg + o + 6, FUDGE);
-	put16(msg + o + 8, 0);
-	put16(msg + o + 10, t->orig_id);
-	put16(msg + o + 12, (uint16_t)res);
-	put16(msg + o + 14, 0);
-	o += 16;
+	*len = q + put_tsig_rr(msg + q, t->rkey, t->rkey_len, t->ralg,
+			       t->ralg_len, (uint64_t)now, NULL, 0, t->orig_id,
+			       (uint16_t)res, NULL, 0);
 	put16(msg + 10, 1);
-	*len = o;
 	return 0;
 }
 

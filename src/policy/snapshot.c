@@ -92,14 +92,24 @@ static void drop_pages(const uint8_t *from, const uint8_t *to)
 		madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+/* The snapshot's code bits and the answer octets they stand for: the one
+ * list both directions are made from. */
+#define SNAP_CODES(X)                                                        \
+	X(0, TL_CODE_SPAM)                                                   \
+	X(1, TL_CODE_DICTIONARY)                                             \
+	X(2, TL_CODE_AUTH)                                                   \
+	X(3, TL_CODE_MALWARE)                                                \
+	X(4, TL_CODE_PERSISTENT)                                             \
+	X(5, TL_CODE_OPERATOR)
+#define OCTET_OF_BIT(bit, code) [bit] = code,
+#define BIT1_OF_OCTET(bit, code) [code] = (bit) + 1,
+
+static const uint8_t code_octet[] = {SNAP_CODES(OCTET_OF_BIT)};
+static const uint8_t code_bit1[256] = {SNAP_CODES(BIT1_OF_OCTET)};
+
 uint8_t snap_code_octet(unsigned bit)
 {
-	static const uint8_t octet[6] = {
-		TL_CODE_SPAM, TL_CODE_DICTIONARY, TL_CODE_AUTH,
-		TL_CODE_MALWARE, TL_CODE_PERSISTENT, TL_CODE_OPERATOR,
-	};
-
-	return bit < 6 ? octet[bit] : 0;
+	return bit < sizeof(code_octet) ? code_octet[bit] : 0;
 }
 
 /* ---- building ------------------------------------------------------------ */
@@ -160,16 +170,11 @@ static inline int put_key(struct buf *b, const struct tl_ip *ip)
 /* The snapshot's code bits of a listing: bit b for snap_code_octet(b). */
 static unsigned code_bits(const struct tl_listing *li)
 {
-	static const uint8_t bit1[256] = { /* 1 + the bit of a code */
-		[TL_CODE_SPAM] = 1, [TL_CODE_DICTIONARY] = 2,
-		[TL_CODE_AUTH] = 3, [TL_CODE_MALWARE] = 4,
-		[TL_CODE_PERSISTENT] = 5, [TL_CODE_OPERATOR] = 6,
-	};
 	unsigned bits = 0, i;
 
 	for (i = 0; i < li->ncodes; i++)
-		if (bit1[li->codes[i]])
-			bits |= 1u << (bit1[li->codes[i]] - 1);
+		if (code_bit1[li->codes[i]])
+			bits |= 1u << (code_bit1[li->codes[i]] - 1);
 	return bits;
 }
 
