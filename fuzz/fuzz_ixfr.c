@@ -35,15 +35,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	(void)xfr_query_parse(data, size, &q);
 	{
-		static struct xfr_tsig_key k;
+		static struct xfr_tsig_keys ks;
 		struct xfr_tsig t;
+		enum xfr_tsig_res r;
 
-		if (!k.name_len &&
-		    xfr_tsig_key_parse("xfr.key:hmac-sha256:c2VjcmV0", &k) != 0)
+		if (!ks.n && xfr_tsig_keys_parse("other.key:hmac-sha256:b3RoZXI="
+						 " xfr.key:hmac-sha256:c2VjcmV0",
+						 &ks) != 0)
 			abort();
-		/* seed04 is signed with this key at time 1000 */
-		if (xfr_tsig_verify(&k, data, size, 1000, &t) == XFR_TSIG_OK)
-			CHECK(t.mac_len == 32);
+		/* seed04 is signed with the second key at time 1000 */
+		r = xfr_tsig_verify(&ks, data, size, 1000, &t);
+		if (r == XFR_TSIG_OK || r == XFR_TSIG_BADTIME)
+			CHECK(t.mac_len == 32 && t.key != NULL);
+		/* The error answer, made in a copy of the request. */
+		if (r != XFR_TSIG_NONE && r != XFR_TSIG_OK && size <= 4096) {
+			static uint8_t a[4096 + 512];
+			size_t n = size;
+
+			memcpy(a, data, size);
+			if (xfr_tsig_error(r, &t, a, &n, sizeof(a), 1000) == 0)
+				CHECK(n <= sizeof(a));
+		}
 	}
 	if (size >= 12)
 		tag = (uint32_t)data[8] << 24 | (uint32_t)data[9] << 16 |

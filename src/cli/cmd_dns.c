@@ -228,7 +228,7 @@ int cmd_dns(int argc, char **argv)
 		goto out;
 	}
 	su.xfr = xfr;
-	zones.tsig = dns_xfr_key(xfr);
+	zones.tsig = dns_xfr_keys(xfr);
 	rc = dns_server_new(&su, &srv);
 	if (rc < 0) {
 		ex = rc == -EADDRINUSE || rc == -EACCES ? EXIT_UNAVAILABLE

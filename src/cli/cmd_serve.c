@@ -255,7 +255,7 @@ static int dns_side_start(struct dns_side *d, struct cli_common *c,
 		d->now = true; /* none yet: the builder makes one first */
 	rc = dns_xfr_from_config(&c->cfg, c->data, &d->zones, &d->xfr);
 	su.xfr = d->xfr;
-	d->zones.tsig = dns_xfr_key(d->xfr);
+	d->zones.tsig = dns_xfr_keys(d->xfr);
 	if (rc == 0)
 		rc = dns_server_new(&su, &d->srv);
 	if (rc == 0 && !dns_server_has_data(d->srv))

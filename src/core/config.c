@@ -159,9 +159,11 @@ static const struct key keys[] = {
 	 "bytes the IXFR journal of a zone keeps (K/M/G); the oldest changes "
 	 "go first, and a change larger than this is not journalled"},
 	{"dns", "tsig_key", K_STR, OFF(dns_tsig_key), "",
-	 "TSIG key (RFC 8945) transfers must be signed with, "
-	 "NAME:hmac-sha256:BASE64; NOTIFY and answers to signed queries are "
-	 "signed with it. Empty: no TSIG"},
+	 "TSIG keys (RFC 8945) transfers must be signed with, one or more "
+	 "NAME:hmac-sha256:BASE64 items (at most 16, distinct names); an "
+	 "answer is signed with the key its query named, a NOTIFY with the "
+	 "key its target names (notify ADDR:PORT/KEYNAME) or the first. "
+	 "Empty: no TSIG"},
 	{"dns", "txt", K_STR, OFF(dns_txt),
 	 "Listed: %k source since %f, last seen %l; see "
 	 "https://example.org/ip/$",

@@ -36,7 +36,7 @@ struct dnsbl_dataset {
 	int64_t mtime_ns;
 };
 
-struct xfr_tsig_key;
+struct xfr_tsig_keys;
 
 /* The zones served, built once from the configuration. */
 struct dnsbl_zones {
@@ -55,8 +55,8 @@ struct dnsbl_zones {
 	uint32_t ttl;               /* answers (s) */
 	uint32_t neg_ttl;           /* SOA minimum: negative answers (s) */
 	uint16_t edns_payload;      /* UDP size we advertise and accept */
-	const struct xfr_tsig_key *tsig; /* sign answers to queries signed
-					  * with it (xfr.h); NULL: none */
+	const struct xfr_tsig_keys *tsig; /* sign answers to queries signed
+					   * with one (xfr.h); NULL: none */
 };
 
 /* Query counters of one zone (atomics: every worker adds to them). */

@@ -42,6 +42,7 @@ struct notify_target {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char text[64];     /* as configured, for the log */
+	const struct xfr_tsig_key *key; /* signs its NOTIFY, or NULL */
 	uint32_t serial;   /* being told (valid when tries) */
 	unsigned tries;    /* sent so far; 0 = nothing pending */
 	uint16_t id;       /* of the last NOTIFY sent */
@@ -54,8 +55,7 @@ struct dns_xfr {
 	unsigned nacl;
 	struct ixfr_journal j; /* the bl zone's */
 	bool have_j;
-	struct xfr_tsig_key key; /* [dns] tsig_key */
-	bool has_key;
+	struct xfr_tsig_keys keys; /* [dns] tsig_key */
 	/* NOTIFY */
 	struct notify_target nt[NOTIFY_MAX];
 	unsigned nnt;
@@ -82,7 +82,7 @@ struct dns_xfr_stream {
 	bool ixfr;             /* from the journal, else the whole zone */
 	bool hist;             /* hist.ZONE (always whole), else bl.ZONE */
 	tl_day day;            /* the snapshot's (hist.ZONE's D octet) */
-	bool sign;             /* TSIG every message with x->key */
+	bool sign;             /* TSIG every message with tsig.key */
 	struct xfr_tsig tsig;
 	enum phase ph;
 	uint64_t i;            /* next listed address of the phase */
@@ -175,7 +175,7 @@ static size_t one_message(const struct dns_xfr *x, const struct xfr_query *q,
 	}
 	len = xfr_msg_finish(&m);
 	if (t)
-		xfr_tsig_sign(&x->key, t, out, &len, DNS_TCP_MAX, time(NULL));
+		xfr_tsig_sign(t->key, t, out, &len, DNS_TCP_MAX, time(NULL));
 	return len;
 }
 
@@ -261,8 +261,8 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 		return DNS_XFR_REPLY;
 	}
 	/* RFC 8945: with a key configured, a transfer must be signed. */
-	if (x->has_key) {
-		enum xfr_tsig_res tr = xfr_tsig_verify(&x->key, pkt, len,
+	if (x->keys.n) {
+		enum xfr_tsig_res tr = xfr_tsig_verify(&x->keys, pkt, len,
 						       time(NULL), &tsig);
 
 		if (tr != XFR_TSIG_OK) {
@@ -272,7 +272,7 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 			*outlen = one_message(x, &q, DNS_RCODE_NOTAUTH, NULL, out,
 					      NULL);
 			if (tr != XFR_TSIG_NONE)
-				xfr_tsig_error(&x->key, tr, &tsig, out, outlen,
+				xfr_tsig_error(tr, &tsig, out, outlen,
 					       DNS_TCP_MAX, time(NULL));
 			return DNS_XFR_REPLY;
 		}
@@ -288,7 +288,7 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 		log_info("dns", "IXFR from %s: serial %u is current", who,
 			 q.serial);
 		*outlen = one_message(x, &q, DNS_RCODE_NOERROR, sn, out,
-				      x->has_key ? &tsig : NULL);
+				      x->keys.n ? &tsig : NULL);
 		return DNS_XFR_REPLY;
 	}
 	s = tl_calloc(1, sizeof(*s));
@@ -303,7 +303,7 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 	s->hist = hist;
 	s->day = info.day;
 	s->fd = -1;
-	s->sign = x->has_key;
+	s->sign = x->keys.n > 0;
 	s->tsig = tsig;
 	snprintf(s->peer, sizeof(s->peer), "%s", who);
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
@@ -620,7 +620,7 @@ int dns_xfr_stream_next(struct dns_xfr_stream *s, uint8_t *out, size_t max,
 	if (!m.ancount)
 		return TL_EIO; /* a record larger than a message: never */
 	*len = xfr_msg_finish(&m);
-	if (s->sign && xfr_tsig_sign(&s->x->key, &s->tsig, out, len, outmax,
+	if (s->sign && xfr_tsig_sign(s->tsig.key, &s->tsig, out, len, outmax,
 				     time(NULL)) < 0)
 		return TL_ENOSPC;
 	s->msgs++;
@@ -689,10 +689,10 @@ static void notify_send(struct dns_xfr *x, struct notify_target *t)
 	xfr_msg_add(&m, NULL, 0, DNS_TYPE_SOA, z->neg_ttl, rd, n);
 	n = xfr_msg_finish(&m);
 	buf[2] = (uint8_t)(DNS_OPCODE_NOTIFY << 3 | 0x04); /* AA */
-	if (x->has_key) {
+	if (t->key) {
 		struct xfr_tsig ts = {0};
 
-		xfr_tsig_sign(&x->key, &ts, buf, &n, sizeof(buf), time(NULL));
+		xfr_tsig_sign(t->key, &ts, buf, &n, sizeof(buf), time(NULL));
 	}
 	if (fd >= 0)
 		sendto(fd, buf, n, 0, (const struct sockaddr *)&t->ss, t->len);
@@ -798,15 +798,35 @@ static int notify_setup(struct dns_xfr *x, const char *spec)
 	x->sock4 = x->sock6 = -1;
 	while (tl_config_next_item(&p, &it, &l)) {
 		struct notify_target *t = &x->nt[x->nnt];
+		const char *slash = memchr(it, '/', l);
+		size_t al = slash ? (size_t)(slash - it) : l;
 
 		if (x->nnt == NOTIFY_MAX ||
-		    tl_net_parse(it, l, &t->ss, &t->len) < 0) {
+		    tl_net_parse(it, al, &t->ss, &t->len) < 0) {
 			log_error("dns", "[dns] notify '%.*s': want ADDR:PORT "
-				  "or [ADDR6]:PORT (at most %d)", (int)l, it,
-				  NOTIFY_MAX);
+				  "or [ADDR6]:PORT, then /KEYNAME or not (at "
+				  "most %d)", (int)l, it, NOTIFY_MAX);
 			return TL_ESYNTAX;
 		}
-		snprintf(t->text, sizeof(t->text), "%.*s", (int)l, it);
+		/* Signed with the key it names, else the first. */
+		t->key = x->keys.n ? &x->keys.k[0] : NULL;
+		if (slash) {
+			uint8_t name[DNS_NAME_MAX];
+			size_t nl;
+
+			t->key = dns_name_from_text(slash + 1, l - al - 1,
+						    name, &nl) < 0
+					 ? NULL
+					 : xfr_tsig_key_find(&x->keys, name,
+							     nl);
+			if (!t->key) {
+				log_error("dns", "[dns] notify '%.*s': no key "
+					  "of that name in [dns] tsig_key",
+					  (int)l, it);
+				return TL_ESYNTAX;
+			}
+		}
+		snprintf(t->text, sizeof(t->text), "%.*s", (int)al, it);
 		t->x = x;
 		x->nnt++;
 	}
@@ -897,15 +917,9 @@ int dns_xfr_new(const struct dns_xfr_setup *su, struct dns_xfr **out)
 		}
 		x->have_j = true;
 	}
-	if (su->tsig_key && su->tsig_key[0]) {
-		if (xfr_tsig_key_parse(su->tsig_key, &x->key) < 0) {
-			log_error("dns", "[dns] tsig_key: want NAME:hmac-sha256:"
-				  "BASE64");
-			rc = TL_ESYNTAX;
-			goto fail;
-		}
-		x->has_key = true;
-	}
+	rc = xfr_tsig_keys_parse(su->tsig_key ? su->tsig_key : "", &x->keys);
+	if (rc < 0)
+		goto fail;
 	rc = notify_setup(x, su->notify ? su->notify : "");
 	if (rc < 0)
 		goto fail;
@@ -934,9 +948,9 @@ int dns_xfr_from_config(const struct tl_config *cfg, const char *data,
 	return dns_xfr_new(&su, out);
 }
 
-const struct xfr_tsig_key *dns_xfr_key(const struct dns_xfr *x)
+const struct xfr_tsig_keys *dns_xfr_keys(const struct dns_xfr *x)
 {
-	return x && x->has_key ? &x->key : NULL;
+	return x && x->keys.n ? &x->keys : NULL;
 }
 
 void dns_xfr_free(struct dns_xfr *x)
@@ -958,6 +972,6 @@ void dns_xfr_free(struct dns_xfr *x)
 		ixfr_journal_close(&x->j);
 	free(x->acl);
 	pthread_mutex_destroy(&x->mu);
-	OPENSSL_cleanse(&x->key, sizeof(x->key));
+	OPENSSL_cleanse(&x->keys, sizeof(x->keys));
 	tl_free(x);
 }

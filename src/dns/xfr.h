@@ -42,8 +42,8 @@ struct dns_xfr_setup {
 	const char *notify;   /* [dns] notify: ADDR:PORT items; "" = none */
 	unsigned keep;        /* serial changes a journal keeps (count) */
 	uint64_t max_bytes;   /* bytes a journal keeps */
-	const char *tsig_key; /* [dns] tsig_key: NAME:hmac-sha256:BASE64, or
-			       * "": transfers need no TSIG */
+	const char *tsig_key; /* [dns] tsig_key: NAME:hmac-sha256:BASE64
+			       * items, or "": transfers need no TSIG */
 };
 
 /*
@@ -54,10 +54,11 @@ struct dns_xfr_setup {
 int dns_xfr_new(const struct dns_xfr_setup *su, struct dns_xfr **out);
 void dns_xfr_free(struct dns_xfr *x);
 
-struct xfr_tsig_key;
-/* The TSIG key, or NULL: the server signs answers to signed queries with
- * it (dnsbl_zones.tsig), as secondaries check the SOA before a transfer. */
-const struct xfr_tsig_key *dns_xfr_key(const struct dns_xfr *x);
+struct xfr_tsig_keys;
+/* The TSIG keys, or NULL for none: the server signs answers to queries
+ * signed with one of them (dnsbl_zones.tsig), as secondaries check the
+ * SOA before a transfer. */
+const struct xfr_tsig_keys *dns_xfr_keys(const struct dns_xfr *x);
 
 struct tl_config;
 /* dns_xfr_new from the [dns] keys of @cfg, the journal under @data/dns/ixfr. */

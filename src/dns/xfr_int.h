@@ -143,7 +143,7 @@ int xfr_msg_add_name(struct xfr_msg *m, const struct dnsbl_zones *z,
 
 /* ---- TSIG, RFC 8945 (xfr_tsig.c) -------------------------------------- */
 
-/* The one key ([dns] tsig_key), HMAC-SHA256. */
+/* A key of [dns] tsig_key, HMAC-SHA256. */
 struct xfr_tsig_key {
 	uint8_t name[DNS_NAME_MAX]; /* wire form, lower case */
 	size_t name_len;
@@ -151,8 +151,18 @@ struct xfr_tsig_key {
 	size_t secret_len;
 };
 
+#define XFR_TSIG_KEYS_MAX 16 /* keys in [dns] tsig_key */
+
+/* The keys of [dns] tsig_key: a request may be signed with any of them,
+ * and its answer is signed with the one it named. */
+struct xfr_tsig_keys {
+	struct xfr_tsig_key k[XFR_TSIG_KEYS_MAX];
+	unsigned n;
+};
+
 /* One signed exchange: the MAC to chain the next message to. */
 struct xfr_tsig {
+	const struct xfr_tsig_key *key; /* the request's, when one of ours */
 	uint8_t mac[32];
 	size_t mac_len;     /* 0: none yet (signing a request: NOTIFY) */
 	uint16_t orig_id;   /* of the request */
@@ -168,24 +178,34 @@ struct xfr_tsig {
 /* Parse "NAME:hmac-sha256:BASE64". Returns 0 or TL_ESYNTAX. */
 int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k);
 
+/* Parse a list of keys, separated by commas or blanks, into @ks; names
+ * must differ. Returns 0 or TL_ESYNTAX (logged, naming the bad item). */
+int xfr_tsig_keys_parse(const char *list, struct xfr_tsig_keys *ks);
+
+/* The key of @ks named @name (@len bytes, wire form), or NULL. */
+const struct xfr_tsig_key *xfr_tsig_key_find(const struct xfr_tsig_keys *ks,
+					     const uint8_t *name, size_t len);
+
 /* What a request's TSIG is: the errors are RFC 8945's TSIG error codes
  * (with FORMERR for a malformed record, answered without a TSIG). */
 enum xfr_tsig_res {
 	XFR_TSIG_NONE = 0,       /* the message carries no TSIG */
-	XFR_TSIG_OK = 1,         /* signed with our key, in time: @t is set */
+	XFR_TSIG_OK = 1,         /* signed with a key of ours, in time: @t
+				  * is set, @t->key the key */
 	XFR_TSIG_FORMERR = 2,    /* a TSIG, malformed */
-	XFR_TSIG_BADSIG = 16,    /* our key, a MAC that does not check */
-	XFR_TSIG_BADKEY = 17,    /* another key or algorithm */
+	XFR_TSIG_BADSIG = 16,    /* a key of ours, a MAC that does not check */
+	XFR_TSIG_BADKEY = 17,    /* a key we do not hold, or another algorithm */
 	XFR_TSIG_BADTIME = 18,   /* a good MAC, out of time: @t is set */
 	XFR_TSIG_BADTRUNC = 22,  /* a MAC cut shorter than we take */
 };
 
 /*
  * Check the TSIG ending the message @pkt (@len untrusted bytes) against
- * @k at @now (unix s) and fill @t to sign the answer (and, for the
- * errors but FORMERR, to say what was wrong: xfr_tsig_error).
+ * the key of @ks it names, at @now (unix s), and fill @t to sign the
+ * answer (and, for the errors but FORMERR, to say what was wrong:
+ * xfr_tsig_error).
  */
-enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
+enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 				  const uint8_t *pkt, size_t len, int64_t now,
 				  struct xfr_tsig *t);
 
@@ -194,13 +214,12 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
  * TSIG was @res (an error) the RFC 8945 5.3.2 error answer: the header
  * and question kept, no records, RCODE FORMERR for a malformed TSIG, else
  * NOTAUTH and a TSIG carrying the error, unsigned (BADKEY, BADSIG,
- * BADTRUNC: MAC size 0) or signed with our current time in its other
- * data (BADTIME). Returns 0 or TL_ENOSPC / TL_EINVAL (the message is
- * left as it was).
+ * BADTRUNC: MAC size 0) or signed with @t->key and our current time in
+ * its other data (BADTIME). Returns 0 or TL_ENOSPC / TL_EINVAL (the
+ * message is left as it was).
  */
-int xfr_tsig_error(const struct xfr_tsig_key *k, enum xfr_tsig_res res,
-		   struct xfr_tsig *t, uint8_t *msg, size_t *len, size_t max,
-		   int64_t now);
+int xfr_tsig_error(enum xfr_tsig_res res, struct xfr_tsig *t, uint8_t *msg,
+		   size_t *len, size_t max, int64_t now);
 
 /*
  * Sign the message @msg of *@len bytes (room for @max) as the next one of
@@ -212,10 +231,11 @@ int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 
 /*
  * Sign the reply @out (@n bytes, room for @max) to the query @q (@qlen
- * untrusted bytes) when the query is signed with @k and checks out.
- * Returns the reply's length, signed or not.
+ * untrusted bytes) when the query is signed with a key of @ks and checks
+ * out; make it the TSIG error answer when it is signed but does not.
+ * Returns the reply's length.
  */
-size_t xfr_tsig_answer(const struct xfr_tsig_key *k, const uint8_t *q,
+size_t xfr_tsig_answer(const struct xfr_tsig_keys *ks, const uint8_t *q,
 		       size_t qlen, uint8_t *out, size_t n, size_t max);
 
 /* ---- the IXFR journal (ixfr_journal.c) -------------------------------- */

@@ -2,7 +2,8 @@
 /* xfr_tsig.c -- TSIG (RFC 8945) with HMAC-SHA256 for zone transfers,
  * NOTIFY and the SOA queries secondaries send before a transfer
  *
- * One key, from [dns] tsig_key. A signed query is checked (MAC and time);
+ * The keys of [dns] tsig_key. A signed query is checked (MAC and time)
+ * against the key it names;
  * every message of the answer is signed (RFC 8945 5.3.1 allows signing
  * only every hundredth; every one is simpler and costs little next to a
  * 16 KiB message). HMAC through OpenSSL's EVP_MAC.
@@ -15,6 +16,7 @@
 #include <time.h>
 
 #include "be.h"
+#include "trapline/config.h"
 #include "trapline/err.h"
 #include "trapline/log.h"
 #include "xfr_int.h"
@@ -106,6 +108,53 @@ int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k)
 	return 0;
 }
 
+int xfr_tsig_keys_parse(const char *list, struct xfr_tsig_keys *ks)
+{
+	const char *p = list, *it;
+	size_t l;
+
+	memset(ks, 0, sizeof(*ks));
+	while (tl_config_next_item(&p, &it, &l)) {
+		char one[512];
+		struct xfr_tsig_key *k = &ks->k[ks->n];
+
+		if (ks->n == XFR_TSIG_KEYS_MAX || l >= sizeof(one)) {
+			log_error("dns", "[dns] tsig_key: at most %d keys, each "
+				  "under %zu characters", XFR_TSIG_KEYS_MAX,
+				  sizeof(one));
+			return TL_ESYNTAX;
+		}
+		memcpy(one, it, l);
+		one[l] = '\0';
+		if (xfr_tsig_key_parse(one, k) < 0) {
+			OPENSSL_cleanse(one, sizeof(one));
+			log_error("dns", "[dns] tsig_key, key %u: want "
+				  "NAME:hmac-sha256:BASE64", ks->n + 1);
+			return TL_ESYNTAX;
+		}
+		OPENSSL_cleanse(one, sizeof(one));
+		if (xfr_tsig_key_find(ks, k->name, k->name_len)) {
+			log_error("dns", "[dns] tsig_key: key %u has the name "
+				  "of an earlier one", ks->n + 1);
+			return TL_ESYNTAX;
+		}
+		ks->n++;
+	}
+	return 0;
+}
+
+const struct xfr_tsig_key *xfr_tsig_key_find(const struct xfr_tsig_keys *ks,
+					     const uint8_t *name, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; ks && i < ks->n; i++)
+		if (ks->k[i].name_len == len &&
+		    memcmp(ks->k[i].name, name, len) == 0)
+			return &ks->k[i];
+	return NULL;
+}
+
 /* HMAC-SHA256 over the pieces @p[i] of @n[i] bytes. */
 static int hmac(const struct xfr_tsig_key *k, const uint8_t *const *p,
 		const size_t *n, unsigned parts, uint8_t out[32])
@@ -143,10 +192,11 @@ static bool skip_rr(const uint8_t *pkt, size_t len, size_t *pos)
 /* Reads the query (@len untrusted bytes) record by record, each bounded by
  * @len; the TSIG must be the last record, its names uncompressed, its
  * data exactly its RDLENGTH. */
-enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
+enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 				  const uint8_t *pkt, size_t len, int64_t now,
 				  struct xfr_tsig *t)
 {
+	const struct xfr_tsig_key *k;
 	uint8_t hdr[DNS_HEADER_SIZE], vars[DNS_NAME_MAX * 2 + 32], mac[32];
 	size_t pos = DNS_HEADER_SIZE, tsig_off, rd, rdend, macsize, olen,
 	       v = 0;
@@ -192,10 +242,11 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_key *k,
 	olen = get16(pkt + pos + macsize + 4);
 	if (pos + macsize + 6 + olen != rdend || olen > 64)
 		return XFR_TSIG_FORMERR;
-	if (t->rkey_len != k->name_len ||
-	    memcmp(t->rkey, k->name, t->rkey_len) != 0 ||
-	    t->ralg_len != ALG_LEN || memcmp(t->ralg, alg_name, ALG_LEN) != 0)
+	k = xfr_tsig_key_find(ks, t->rkey, t->rkey_len);
+	if (!k || t->ralg_len != ALG_LEN ||
+	    memcmp(t->ralg, alg_name, ALG_LEN) != 0)
 		return XFR_TSIG_BADKEY;
+	t->key = k;
 	/* RFC 8945 5.2.2.1: longer than the HMAC, or shorter than half of
 	 * it, is malformed; a truncated MAC we do not take. */
 	if (macsize > 32 || macsize < 16)
@@ -301,15 +352,16 @@ int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 	return sign(k, t, msg, len, max, 0, (uint64_t)now, false, now);
 }
 
-int xfr_tsig_error(const struct xfr_tsig_key *k, enum xfr_tsig_res res,
-		   struct xfr_tsig *t, uint8_t *msg, size_t *len, size_t max,
-		   int64_t now)
+int xfr_tsig_error(enum xfr_tsig_res res, struct xfr_tsig *t, uint8_t *msg,
+		   size_t *len, size_t max, int64_t now)
 {
+	const struct xfr_tsig_key *k = t->key;
 	size_t q = DNS_HEADER_SIZE, need;
 	bool comp;
 
 	if (res == XFR_TSIG_NONE || res == XFR_TSIG_OK ||
-	    *len < DNS_HEADER_SIZE || get16(msg + 4) > 1)
+	    (res == XFR_TSIG_BADTIME && !k) || *len < DNS_HEADER_SIZE ||
+	    get16(msg + 4) > 1)
 		return TL_EINVAL;
 	if (get16(msg + 4) == 1 &&
 	    (!xfr_name_read(msg, *len, &q, NULL, NULL, &comp) ||
@@ -341,16 +393,16 @@ int xfr_tsig_error(const struct xfr_tsig_key *k, enum xfr_tsig_res res,
 	return 0;
 }
 
-size_t xfr_tsig_answer(const struct xfr_tsig_key *k, const uint8_t *q,
+size_t xfr_tsig_answer(const struct xfr_tsig_keys *ks, const uint8_t *q,
 		       size_t qlen, uint8_t *out, size_t n, size_t max)
 {
 	struct xfr_tsig t;
 	int64_t now = time(NULL);
-	enum xfr_tsig_res r = xfr_tsig_verify(k, q, qlen, now, &t);
+	enum xfr_tsig_res r = xfr_tsig_verify(ks, q, qlen, now, &t);
 
 	if (r == XFR_TSIG_OK)
-		xfr_tsig_sign(k, &t, out, &n, max, now);
+		xfr_tsig_sign(t.key, &t, out, &n, max, now);
 	else if (r != XFR_TSIG_NONE)
-		xfr_tsig_error(k, r, &t, out, &n, max, now);
+		xfr_tsig_error(r, &t, out, &n, max, now);
 	return n;
 }

@@ -253,6 +253,46 @@ def test_tsig_required_when_a_key_is_set(primary):
     assert d.stop() == 0
 
 
+def test_tsig_one_key_per_secondary(primary):
+    """With several keys, a transfer signed with any of them is served and
+    signed with that one (dig checks the answer's MACs with its key); a
+    key not listed gets BADKEY."""
+    d = primary(extra="tsig_key = %s, %s\n" % (KEY2, KEY))
+    for key in (KEY, KEY2):
+        name, alg, secret = key.split(":")
+        out = d.dig("-y", "%s:%s:%s" % (alg, name, secret), ZONE, "AXFR")
+        rr = records(out)
+        assert rr and rr[0][2] == "SOA" and rr[-1][2] == "SOA", out
+        assert "Transfer failed" not in out
+        out = d.dig("-y", "%s:%s:%s" % (alg, name, secret), ZONE, "SOA")
+        assert "TSIG PSEUDOSECTION" in out and "status: NOERROR" in out
+        assert re.search(r"^%s\.\s+0\s+ANY\s+TSIG" % re.escape(name), out,
+                         re.M), out
+    out = d.dig("-y", "hmac-sha256:third.key:" + KEY.split(":")[2], ZONE,
+                "AXFR")
+    assert not [r for r in records(out) if r[2] == "SOA"]
+    d.wait_log(r"AXFR from 127\.0\.0\.1 refused: TSIG with another key")
+    assert d.stop() == 0
+
+
+def test_tsig_keys_and_notify_key_checked_at_start(tl, tmp_path):
+    """Two keys of one name, or a NOTIFY target naming a key not listed:
+    the server does not start, and says why."""
+    tl.ingest(EVENTS)
+    cfg = tmp_path / "bad.conf"
+    for extra, why in (
+            ("tsig_key = %s %s\n" % (KEY, KEY2.replace("sec2.key", "XFR.key")),
+             b"has the name of an earlier one"),
+            ("tsig_key = %s\nnotify = 127.0.0.1:53/sec2.key\n" % KEY,
+             b"no key of that name")):
+        cfg.write_text("[dns]\nzone = %s\nallow_transfer = 127.0.0.1\n%s"
+                       % (ZONE, extra))
+        p = tl.run("dns", "--config", str(cfg), "--listen", "127.0.0.1:0",
+                   timeout=30)
+        assert p.returncode == 2, p.stderr  # EXIT_USAGE: bad configuration
+        assert why in p.stderr, p.stderr
+
+
 def wire(name):
     return b"".join(bytes([len(l)]) + l.encode()
                     for l in name.rstrip(".").split(".")) + b"\0"
@@ -595,6 +635,7 @@ def same_answers(d, sec, questions=None):
 
 
 KEY = "xfr.key:hmac-sha256:" + base64.b64encode(bytes(range(32))).decode()
+KEY2 = "sec2.key:hmac-sha256:" + base64.b64encode(bytes(range(5, 37))).decode()
 
 
 @pytest.mark.parametrize("kind,tsig", [("knot", False), ("nsd", False),
@@ -604,9 +645,11 @@ def test_secondary_transfers_and_follows_by_ixfr(primary, tmp_path, kind,
     if not shutil.which("knotd" if kind == "knot" else "nsd"):
         pytest.skip(kind + " missing (scripts/install-deps)")
     sport = free_port()
-    key = KEY if tsig else None
-    d = primary(notify="127.0.0.1:%d" % sport,
-                extra="tsig_key = %s\n" % key if key else "")
+    # With TSIG: two keys, the secondary's the second, which its NOTIFY
+    # must be signed with (it refuses another).
+    key = KEY2 if tsig else None
+    d = primary(notify="127.0.0.1:%d%s" % (sport, "/sec2.key" if tsig else ""),
+                extra="tsig_key = %s %s\n" % (KEY, KEY2) if key else "")
     s0 = d.serial()
     sec = Secondary(kind, tmp_path, sport, d.port, key=key)
     try:

@@ -363,23 +363,34 @@ static void tsig_fields(const uint8_t *m, size_t n, unsigned *error,
 	assert_int_equal(p + 6 + *olen, n);
 }
 
+/* A key set holding the key @k alone. */
+static struct xfr_tsig_keys one_key(const struct xfr_tsig_key *k)
+{
+	struct xfr_tsig_keys ks = {.n = 1};
+
+	ks.k[0] = *k;
+	return ks;
+}
+
 /* RFC 8945 5.3.2: the answer to a request with a bad TSIG says which
  * error, NOTAUTH, no records; signed only for BADTIME (with our time). */
 static void tsig_error_answers(const struct xfr_tsig_key *k,
 			       const uint8_t *req, size_t reqlen)
 {
 	struct xfr_tsig_key other;
+	struct xfr_tsig_keys ks = one_key(k), ko;
 	struct xfr_tsig v;
 	uint8_t a[1024];
 	size_t n;
 	unsigned error, macsize, olen;
 
 	/* A 2000 s late request: BADTIME, signed, other data our time. */
-	assert_int_equal(xfr_tsig_verify(k, req, reqlen, 3000, &v),
+	assert_int_equal(xfr_tsig_verify(&ks, req, reqlen, 3000, &v),
 			 XFR_TSIG_BADTIME);
+	assert_ptr_equal(v.key, &ks.k[0]);
 	n = build_query(a, DNS_TYPE_AXFR, "bl.test", false, 0);
 	a[2] |= 0x80;
-	assert_int_equal(xfr_tsig_error(k, XFR_TSIG_BADTIME, &v, a, &n,
+	assert_int_equal(xfr_tsig_error(XFR_TSIG_BADTIME, &v, a, &n,
 					sizeof(a), 3000), 0);
 	assert_int_equal(a[3] & 0xf, 9);
 	tsig_fields(a, n, &error, &macsize, &olen);
@@ -391,10 +402,11 @@ static void tsig_error_answers(const struct xfr_tsig_key *k,
 	/* Another secret: BADSIG, unsigned, MAC size 0. */
 	assert_int_equal(xfr_tsig_key_parse("xfr.key:hmac-sha256:b3RoZXI=",
 					    &other), 0);
-	assert_int_equal(xfr_tsig_verify(&other, req, reqlen, 1000, &v),
+	ko = one_key(&other);
+	assert_int_equal(xfr_tsig_verify(&ko, req, reqlen, 1000, &v),
 			 XFR_TSIG_BADSIG);
 	n = build_query(a, DNS_TYPE_AXFR, "bl.test", false, 0);
-	assert_int_equal(xfr_tsig_error(&other, XFR_TSIG_BADSIG, &v, a, &n,
+	assert_int_equal(xfr_tsig_error(XFR_TSIG_BADSIG, &v, a, &n,
 					sizeof(a), 1000), 0);
 	tsig_fields(a, n, &error, &macsize, &olen);
 	assert_int_equal(error, 16);
@@ -402,16 +414,17 @@ static void tsig_error_answers(const struct xfr_tsig_key *k,
 	assert_int_equal(olen, 0);
 	/* No room: the message is left as it was. */
 	n = build_query(a, DNS_TYPE_AXFR, "bl.test", false, 0);
-	assert_int_equal(xfr_tsig_error(&other, XFR_TSIG_BADSIG, &v, a, &n,
-					n + 4, 1000), TL_ENOSPC);
+	assert_int_equal(xfr_tsig_error(XFR_TSIG_BADSIG, &v, a, &n, n + 4,
+					1000), TL_ENOSPC);
 	assert_int_equal(a[11], 0);
-	assert_int_equal(xfr_tsig_error(&other, XFR_TSIG_OK, &v, a, &n,
-					sizeof(a), 1000), TL_EINVAL);
+	assert_int_equal(xfr_tsig_error(XFR_TSIG_OK, &v, a, &n, sizeof(a),
+					1000), TL_EINVAL);
 }
 
 static void test_tsig(void **state)
 {
 	struct xfr_tsig_key k, k2, other;
+	struct xfr_tsig_keys ks, k2s, kos;
 	struct xfr_tsig t = {0}, v;
 	uint8_t p[1024];
 	size_t n, signed_len;
@@ -430,28 +443,31 @@ static void test_tsig(void **state)
 	assert_int_equal(other.secret_len, 5);
 	assert_int_equal(xfr_tsig_key_parse("xfr2.key:hmac-sha256:"
 					    "c2VjcmV0c2VjcmV0c2VjcmV0", &k2), 0);
+	ks = one_key(&k);
+	k2s = one_key(&k2);
+	kos = one_key(&other);
 	/* A request signed as NOTIFY is: it verifies with the key, at a
 	 * time within the fudge, and with nothing changed. */
 	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
-	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000, &v), XFR_TSIG_NONE);
+	assert_int_equal(xfr_tsig_verify(&ks, p, n, 1000, &v), XFR_TSIG_NONE);
 	assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, sizeof(p), 1000), 0);
 	signed_len = n;
 	assert_int_equal(p[11], 1); /* ARCOUNT */
-	assert_int_equal(xfr_tsig_verify(&k, p, n, 1100, &v), XFR_TSIG_OK);
+	assert_int_equal(xfr_tsig_verify(&ks, p, n, 1100, &v), XFR_TSIG_OK);
 	assert_int_equal(v.mac_len, 32);
 	assert_memory_equal(v.mac, t.mac, 32);
-	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000 + 301, &v),
+	assert_int_equal(xfr_tsig_verify(&ks, p, n, 1000 + 301, &v),
 			 XFR_TSIG_BADTIME); /* too late */
 	assert_int_equal(v.mac_len, 32); /* the error answer is signed */
-	assert_int_equal(xfr_tsig_verify(&other, p, n, 1000, &v),
+	assert_int_equal(xfr_tsig_verify(&kos, p, n, 1000, &v),
 			 XFR_TSIG_BADSIG); /* another secret */
 	p[13] ^= 1;
-	assert_int_equal(xfr_tsig_verify(&k, p, n, 1000, &v),
+	assert_int_equal(xfr_tsig_verify(&ks, p, n, 1000, &v),
 			 XFR_TSIG_BADSIG);
 	p[13] ^= 1;
-	assert_int_equal(xfr_tsig_verify(&k, p, n - 1, 1000, &v),
+	assert_int_equal(xfr_tsig_verify(&ks, p, n - 1, 1000, &v),
 			 XFR_TSIG_FORMERR); /* cut */
-	assert_int_equal(xfr_tsig_verify(&k2, p, n, 1000, &v),
+	assert_int_equal(xfr_tsig_verify(&k2s, p, n, 1000, &v),
 			 XFR_TSIG_BADKEY); /* another key's name */
 	tsig_error_answers(&k, p, signed_len);
 	/* No room: nothing changes. */
@@ -460,6 +476,54 @@ static void test_tsig(void **state)
 			 TL_ENOSPC);
 	assert_int_equal(p[11], 0);
 	assert_true(signed_len > n);
+}
+
+/* Several keys: a request is checked against the key it names, and its
+ * answer signed with that key. */
+static void test_tsig_keys(void **state)
+{
+	struct xfr_tsig_keys ks;
+	struct xfr_tsig t = {0}, v;
+	uint8_t p[1024];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(xfr_tsig_keys_parse("", &ks), 0);
+	assert_int_equal(ks.n, 0);
+	assert_int_equal(xfr_tsig_keys_parse("a.key:hmac-sha256:c2VjcmV0, "
+					     "B.key:hmac-sha256:b3RoZXI=",
+					     &ks), 0);
+	assert_int_equal(ks.n, 2);
+	assert_ptr_equal(xfr_tsig_key_find(&ks, (const uint8_t *)"\1b\3key",
+					   7), &ks.k[1]);
+	assert_null(xfr_tsig_key_find(&ks, (const uint8_t *)"\1c\3key", 7));
+	/* Signed with the second: OK, and that key signs the answer. */
+	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+	assert_int_equal(xfr_tsig_sign(&ks.k[1], &t, p, &n, sizeof(p), 1000),
+			 0);
+	assert_int_equal(xfr_tsig_verify(&ks, p, n, 1000, &v), XFR_TSIG_OK);
+	assert_ptr_equal(v.key, &ks.k[1]);
+	/* The second's name with the first's secret: BADSIG, not OK. */
+	memcpy(ks.k[1].secret, ks.k[0].secret, ks.k[0].secret_len);
+	ks.k[1].secret_len = ks.k[0].secret_len;
+	assert_int_equal(xfr_tsig_verify(&ks, p, n, 1000, &v),
+			 XFR_TSIG_BADSIG);
+	/* Two keys of one name, a bad item, too many: refused. */
+	assert_int_equal(xfr_tsig_keys_parse("a:hmac-sha256:c2VjcmV0 "
+					     "A:hmac-sha256:b3RoZXI=", &ks),
+			 TL_ESYNTAX);
+	assert_int_equal(xfr_tsig_keys_parse("a:hmac-sha256:c2VjcmV0,b:x",
+					     &ks), TL_ESYNTAX);
+	{
+		char many[XFR_TSIG_KEYS_MAX * 40 + 40];
+		size_t o = 0;
+		int i;
+
+		for (i = 0; i <= XFR_TSIG_KEYS_MAX; i++)
+			o += (size_t)snprintf(many + o, sizeof(many) - o,
+					      "k%d:hmac-sha256:c2VjcmV0 ", i);
+		assert_int_equal(xfr_tsig_keys_parse(many, &ks), TL_ESYNTAX);
+	}
 }
 
 /* ---- the diff of two real snapshots ------------------------------------ */
@@ -671,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_rr_codec),
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_tsig),
+		cmocka_unit_test(test_tsig_keys),
 		cmocka_unit_test(test_journal_diff),
 		cmocka_unit_test(test_range_names_diff),
 	};
