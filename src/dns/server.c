@@ -292,11 +292,8 @@ static void udp_batch(struct udp_side *u, int n)
 
 		if (!len)
 			continue;
-		u->iov_out[o].iov_base = u->out[o];
+		/* The rest of the headers was set once (udp_main). */
 		u->iov_out[o].iov_len = len;
-		memset(&u->msg_out[o], 0, sizeof(u->msg_out[o]));
-		u->msg_out[o].msg_hdr.msg_iov = &u->iov_out[o];
-		u->msg_out[o].msg_hdr.msg_iovlen = 1;
 		u->msg_out[o].msg_hdr.msg_name = &u->from[i];
 		u->msg_out[o].msg_hdr.msg_namelen =
 			u->msg_in[i].msg_hdr.msg_namelen;
@@ -331,23 +328,31 @@ static void *udp_main(void *arg)
 	fl = fcntl(u->fd, F_GETFL);
 	fcntl(u->fd, F_SETFL, fl & ~O_NONBLOCK);
 	setsockopt(u->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* The message headers are set up once: a call changes only the
+	 * lengths, which are set again for the ones it used. */
+	memset(u->msg_in, 0, sizeof(u->msg_in));
+	memset(u->msg_out, 0, sizeof(u->msg_out));
+	for (i = 0; i < UDP_BATCH; i++) {
+		u->iov_in[i].iov_base = u->in[i];
+		u->iov_in[i].iov_len = sizeof(u->in[i]);
+		u->msg_in[i].msg_hdr.msg_iov = &u->iov_in[i];
+		u->msg_in[i].msg_hdr.msg_iovlen = 1;
+		u->msg_in[i].msg_hdr.msg_name = &u->from[i];
+		u->msg_in[i].msg_hdr.msg_namelen = sizeof(u->from[i]);
+		u->iov_out[i].iov_base = u->out[i];
+		u->msg_out[i].msg_hdr.msg_iov = &u->iov_out[i];
+		u->msg_out[i].msg_hdr.msg_iovlen = 1;
+	}
 	while (!u->w->stopping) {
 		uint64_t now;
 
-		for (i = 0; i < UDP_BATCH; i++) {
-			u->iov_in[i].iov_base = u->in[i];
-			u->iov_in[i].iov_len = sizeof(u->in[i]);
-			memset(&u->msg_in[i], 0, sizeof(u->msg_in[i]));
-			u->msg_in[i].msg_hdr.msg_iov = &u->iov_in[i];
-			u->msg_in[i].msg_hdr.msg_iovlen = 1;
-			u->msg_in[i].msg_hdr.msg_name = &u->from[i];
-			u->msg_in[i].msg_hdr.msg_namelen = sizeof(u->from[i]);
-		}
 		/* Wait for one, then take what else is there. */
 		n = recvmmsg(u->fd, u->msg_in, UDP_BATCH, MSG_WAITFORONE, NULL);
 		if (n <= 0)
 			continue;
 		udp_batch(u, n);
+		for (i = 0; i < n; i++)
+			u->msg_in[i].msg_hdr.msg_namelen = sizeof(u->from[i]);
 		/* Under a steady stream (the batch before ended less than
 		 * UDP_STREAM_US ago) but short of a full batch, wait a moment
 		 * so that the next call takes several queries at once: a
