@@ -80,29 +80,7 @@ if [ ! -d "$dir/store" ]; then
 fi
 printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\n' "$zone" >"$dir/dns.conf"
 
-free_port() {
-	"$py" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; } # clock ticks
-ucpu() { awk '{print $14}' "/proc/$1/stat"; }        # user only
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-tck=$(getconf CLK_TCK)
-# dnsperf's socket buffers (KiB): its default (32) overflows when a
-# batch of answers comes while it is busy, counting the answers dropped
-# in its own socket as queries lost (UdpRcvbufErrors says so).
-cbuf=4096
-
-# dnsperf at a fixed rate against $1 (port); prints "answered cpu_ticks".
-fixed() {
-	local port=$1 pid=$2 c0 c1 u0 u1 out
-	c0=$(cpu "$pid")
-	u0=$(ucpu "$pid")
-	out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" \
-		-l "$secs" -Q "$rate" -q 500 -b "$cbuf" 2>&1)
-	c1=$(cpu "$pid")
-	u1=$(ucpu "$pid")
-	echo "$(echo "$out" | awk '/Queries completed/ {print $3}') $((c1 - c0)) $((u1 - u0))"
-}
+. bench/dnslib.sh
 peak() {
 	dnsperf -s 127.0.0.1 -p "$1" -d "$dir/queries.txt" -l 10 -c 4 -q 500 \
 		-b "$cbuf" 2>&1 | awk '/Queries per second/ {print $4}'
