@@ -73,20 +73,24 @@ static void run_batch(int fd, long wait_us)
 	static struct iovec iov[BATCH], oiov[BATCH];
 	static struct mmsghdr in[BATCH], out[BATCH];
 	uint64_t last = 0;
+	int i;
 
+	/* Set up once, as trapline's UDP worker does; a call changes only
+	 * the lengths. */
+	for (i = 0; i < BATCH; i++) {
+		iov[i].iov_base = buf[i];
+		iov[i].iov_len = MSG_MAX;
+		in[i].msg_hdr.msg_iov = &iov[i];
+		in[i].msg_hdr.msg_iovlen = 1;
+		in[i].msg_hdr.msg_name = &from[i];
+		in[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		out[i].msg_hdr.msg_iov = &oiov[i];
+		out[i].msg_hdr.msg_iovlen = 1;
+	}
 	for (;;) {
-		int i, n, o = 0;
+		int n, o = 0;
 		uint64_t now;
 
-		for (i = 0; i < BATCH; i++) {
-			iov[i].iov_base = buf[i];
-			iov[i].iov_len = MSG_MAX;
-			memset(&in[i], 0, sizeof(in[i]));
-			in[i].msg_hdr.msg_iov = &iov[i];
-			in[i].msg_hdr.msg_iovlen = 1;
-			in[i].msg_hdr.msg_name = &from[i];
-			in[i].msg_hdr.msg_namelen = sizeof(from[i]);
-		}
 		n = recvmmsg(fd, in, BATCH, MSG_WAITFORONE, NULL);
 		if (n <= 0)
 			continue;
@@ -97,9 +101,6 @@ static void run_batch(int fd, long wait_us)
 				continue;
 			oiov[o].iov_base = buf[i];
 			oiov[o].iov_len = len;
-			memset(&out[o], 0, sizeof(out[o]));
-			out[o].msg_hdr.msg_iov = &oiov[o];
-			out[o].msg_hdr.msg_iovlen = 1;
 			out[o].msg_hdr.msg_name = &from[i];
 			out[o].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
 			o++;
@@ -111,6 +112,8 @@ static void run_batch(int fd, long wait_us)
 				break;
 			i += s;
 		}
+		for (i = 0; i < n; i++)
+			in[i].msg_hdr.msg_namelen = sizeof(from[i]);
 		now = mono_us();
 		if (wait_us && n < BATCH / 2 && now - last < STREAM_US) {
 			struct timespec ts = {0, wait_us * 1000};
