@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -179,6 +180,33 @@ static size_t one_message(const struct dns_xfr *x, const struct xfr_query *q,
 	return len;
 }
 
+/* The wire-form name @n (@len bytes, from the network or the
+ * configuration) as text for the log, into @out of @size bytes: bytes
+ * other than letters, digits, '-' and '_' as \DDD (RFC 4343). */
+static const char *name_text(const uint8_t *n, size_t len, char *out,
+			     size_t size)
+{
+	size_t i = 0, o = 0;
+
+	out[0] = '\0';
+	while (i < len && n[i] && o + 6 < size) {
+		size_t l = n[i++], j;
+
+		for (j = 0; j < l && i < len && o + 6 < size; j++, i++) {
+			uint8_t c = n[i];
+
+			if (isalnum(c) || c == '-' || c == '_')
+				out[o++] = (char)c;
+			else
+				o += (size_t)snprintf(out + o, size - o, "\\%03u",
+						      c);
+		}
+		out[o++] = '.';
+		out[o] = '\0';
+	}
+	return out;
+}
+
 static const char *tsig_why(enum xfr_tsig_res r)
 {
 	switch (r) {
@@ -266,9 +294,17 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 						       time(NULL), &tsig);
 
 		if (tr != XFR_TSIG_OK) {
+			char kt[DNS_NAME_MAX * 4 + 8];
+
 			if (log_refusal(x))
-				log_warn("dns", "%s from %s refused: %s", tname,
-					 who, tsig_why(tr));
+				log_warn("dns", "%s from %s refused: %s, key %s",
+					 tname, who, tsig_why(tr),
+					 tr == XFR_TSIG_NONE ||
+							 tr == XFR_TSIG_FORMERR
+						 ? "none"
+						 : name_text(tsig.rkey,
+							     tsig.rkey_len, kt,
+							     sizeof(kt)));
 			*outlen = one_message(x, &q, DNS_RCODE_NOTAUTH, NULL, out,
 					      NULL);
 			if (tr != XFR_TSIG_NONE)
@@ -596,16 +632,21 @@ int dns_xfr_stream_next(struct dns_xfr_stream *s, uint8_t *out, size_t max,
 
 	if (s->ph == P_DONE) {
 		struct timespec t1;
+		char kt[DNS_NAME_MAX * 4 + 8];
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_info("dns", "%s%s to %s done: %llu records in %llu "
-			 "messages, %.2f s", s->ixfr ? "IXFR"
+			 "messages, %.2f s, TSIG key %s", s->ixfr ? "IXFR"
 			 : s->q.qtype == DNS_TYPE_IXFR ? "IXFR (whole zone)"
 			 : "AXFR", s->hist ? " of hist" : "", s->peer,
 			 (unsigned long long)s->rrs,
 			 (unsigned long long)s->msgs,
 			 (double)(t1.tv_sec - s->t0.tv_sec) +
-				 (double)(t1.tv_nsec - s->t0.tv_nsec) / 1e9);
+				 (double)(t1.tv_nsec - s->t0.tv_nsec) / 1e9,
+			 s->sign ? name_text(s->tsig.key->name,
+					     s->tsig.key->name_len, kt,
+					     sizeof(kt))
+				 : "none");
 		return 0;
 	}
 	size_t outmax = max;

@@ -151,13 +151,15 @@ struct xfr_tsig_key {
 	size_t secret_len;
 };
 
-#define XFR_TSIG_KEYS_MAX 16 /* keys in [dns] tsig_key */
+/* Keys in [dns] tsig_key: one per secondary is the use, and a lookup
+ * walks them all, so a small fixed array serves. */
+#define XFR_TSIG_KEYS_MAX 16
 
 /* The keys of [dns] tsig_key: a request may be signed with any of them,
  * and its answer is signed with the one it named. */
 struct xfr_tsig_keys {
 	struct xfr_tsig_key k[XFR_TSIG_KEYS_MAX];
-	unsigned n;
+	unsigned n; /* of k in use */
 };
 
 /* One signed exchange: the MAC to chain the next message to. */
@@ -179,7 +181,8 @@ struct xfr_tsig {
 int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k);
 
 /* Parse a list of keys, separated by commas or blanks, into @ks; names
- * must differ. Returns 0 or TL_ESYNTAX (logged, naming the bad item). */
+ * must differ. Returns 0 or TL_ESYNTAX (logged with the item's position,
+ * not its text, which holds a secret). */
 int xfr_tsig_keys_parse(const char *list, struct xfr_tsig_keys *ks);
 
 /* The key of @ks named @name (@len bytes, wire form), or NULL. */
@@ -196,7 +199,8 @@ enum xfr_tsig_res {
 	XFR_TSIG_BADSIG = 16,    /* a key of ours, a MAC that does not check */
 	XFR_TSIG_BADKEY = 17,    /* a key we do not hold, or another algorithm */
 	XFR_TSIG_BADTIME = 18,   /* a good MAC, out of time: @t is set */
-	XFR_TSIG_BADTRUNC = 22,  /* a MAC cut shorter than we take */
+	XFR_TSIG_BADTRUNC = 22,  /* a good MAC cut shorter than we take, in
+				  * time: @t is set */
 };
 
 /*
@@ -213,9 +217,9 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
  * Make the answer @msg (*@len bytes, room for @max) to a request whose
  * TSIG was @res (an error) the RFC 8945 5.3.2 error answer: the header
  * and question kept, no records, RCODE FORMERR for a malformed TSIG, else
- * NOTAUTH and a TSIG carrying the error, unsigned (BADKEY, BADSIG,
- * BADTRUNC: MAC size 0) or signed with @t->key and our current time in
- * its other data (BADTIME). Returns 0 or TL_ENOSPC / TL_EINVAL (the
+ * NOTAUTH and a TSIG carrying the error, unsigned (BADKEY, BADSIG: MAC
+ * size 0) or signed with @t->key (BADTRUNC; BADTIME, with our current
+ * time in its other data). Returns 0 or TL_ENOSPC / TL_EINVAL (the
  * message is left as it was).
  */
 int xfr_tsig_error(enum xfr_tsig_res res, struct xfr_tsig *t, uint8_t *msg,

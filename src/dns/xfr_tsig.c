@@ -100,8 +100,10 @@ int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k)
 		pad++;
 	if (c2[b64 - 1] == '=')
 		pad++;
-	if ((size_t)n <= pad || (size_t)n - pad > sizeof(k->secret))
+	if ((size_t)n <= pad || (size_t)n - pad > sizeof(k->secret)) {
+		OPENSSL_cleanse(raw, sizeof(raw));
 		return TL_ESYNTAX;
+	}
 	k->secret_len = (size_t)n - pad;
 	memcpy(k->secret, raw, k->secret_len);
 	OPENSSL_cleanse(raw, sizeof(raw));
@@ -248,11 +250,11 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 		return XFR_TSIG_BADKEY;
 	t->key = k;
 	/* RFC 8945 5.2.2.1: longer than the HMAC, or shorter than half of
-	 * it, is malformed; a truncated MAC we do not take. */
+	 * it, is malformed. A MAC truncated to 16 bytes or more is checked
+	 * (as far as it goes) and the time too, before it is refused as
+	 * shorter than we take (5.2: key, MAC, time, then truncation). */
 	if (macsize > 32 || macsize < 16)
 		return XFR_TSIG_FORMERR;
-	if (macsize < 32)
-		return XFR_TSIG_BADTRUNC;
 	/* RFC 8945 4.3.3: the message without its TSIG, the original ID,
 	 * ARCOUNT one less; then the TSIG variables. */
 	memcpy(hdr, pkt, DNS_HEADER_SIZE);
@@ -274,15 +276,18 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 		size_t n[3] = {DNS_HEADER_SIZE, tsig_off - DNS_HEADER_SIZE, v};
 
 		if (hmac(k, p, n, 3, mac) < 0 ||
-		    CRYPTO_memcmp(mac, pkt + pos, 32) != 0)
+		    CRYPTO_memcmp(mac, pkt + pos, macsize) != 0)
 			return XFR_TSIG_BADSIG;
 	}
-	/* The MAC checks: the answer is signed, even a BADTIME one. */
-	memcpy(t->mac, mac, 32);
-	t->mac_len = 32;
+	/* The MAC checks: the answer is signed, even a BADTIME or BADTRUNC
+	 * one, over the request's MAC as it came. */
+	memcpy(t->mac, pkt + pos, macsize);
+	t->mac_len = macsize;
 	if ((int64_t)t->rtime > now + t->fudge ||
 	    (int64_t)t->rtime < now - (int64_t)t->fudge)
 		return XFR_TSIG_BADTIME;
+	if (macsize < 32)
+		return XFR_TSIG_BADTRUNC;
 	return XFR_TSIG_OK;
 }
 
@@ -357,20 +362,18 @@ int xfr_tsig_error(enum xfr_tsig_res res, struct xfr_tsig *t, uint8_t *msg,
 {
 	const struct xfr_tsig_key *k = t->key;
 	size_t q = DNS_HEADER_SIZE, need;
-	bool comp;
+	bool comp, sig = res == XFR_TSIG_BADTIME || res == XFR_TSIG_BADTRUNC;
 
-	if (res == XFR_TSIG_NONE || res == XFR_TSIG_OK ||
-	    (res == XFR_TSIG_BADTIME && !k) || *len < DNS_HEADER_SIZE ||
-	    get16(msg + 4) > 1)
+	if (res == XFR_TSIG_NONE || res == XFR_TSIG_OK || (sig && !k) ||
+	    *len < DNS_HEADER_SIZE || get16(msg + 4) > 1)
 		return TL_EINVAL;
 	if (get16(msg + 4) == 1 &&
 	    (!xfr_name_read(msg, *len, &q, NULL, NULL, &comp) ||
 	     (q += 4) > *len))
 		return TL_EINVAL;
 	need = res == XFR_TSIG_FORMERR ? 0
-	       : res == XFR_TSIG_BADTIME
-		       ? TSIG_RR_LEN(k->name_len, ALG_LEN, 32, 6)
-		       : TSIG_RR_LEN(t->rkey_len, t->ralg_len, 0, 0);
+	       : sig ? TSIG_RR_LEN(k->name_len, ALG_LEN, 32, 6)
+		     : TSIG_RR_LEN(t->rkey_len, t->ralg_len, 0, 0);
 	if (q + need > max)
 		return TL_ENOSPC;
 	msg[2] &= (uint8_t)~0x02; /* TC */
@@ -381,11 +384,16 @@ int xfr_tsig_error(enum xfr_tsig_res res, struct xfr_tsig *t, uint8_t *msg,
 	*len = q;
 	if (res == XFR_TSIG_FORMERR)
 		return 0;
+	/* RFC 8945 5.3.2: an error of time or of truncation is signed
+	 * (BADTIME with the request's time, and ours in the other data); */
 	if (res == XFR_TSIG_BADTIME)
 		return sign(k, t, msg, len, max, XFR_TSIG_BADTIME, t->rtime,
 			    true, now);
-	/* BADKEY, BADSIG, BADTRUNC: unsigned, MAC size 0, naming the key
-	 * and algorithm the request named. */
+	if (res == XFR_TSIG_BADTRUNC)
+		return sign(k, t, msg, len, max, XFR_TSIG_BADTRUNC,
+			    (uint64_t)now, false, now);
+	/* one of key or MAC (BADKEY, BADSIG) is not: MAC size 0, naming
+	 * the key and algorithm the request named. */
 	*len = q + put_tsig_rr(msg + q, t->rkey, t->rkey_len, t->ralg,
 			       t->ralg_len, (uint64_t)now, NULL, 0, t->orig_id,
 			       (uint16_t)res, NULL, 0);

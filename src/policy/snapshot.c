@@ -106,6 +106,8 @@ static void drop_pages(const uint8_t *from, const uint8_t *to)
 
 static const uint8_t code_octet[] = {SNAP_CODES(OCTET_OF_BIT)};
 static const uint8_t code_bit1[256] = {SNAP_CODES(BIT1_OF_OCTET)};
+#undef OCTET_OF_BIT
+#undef BIT1_OF_OCTET
 
 uint8_t snap_code_octet(unsigned bit)
 {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns/xfr_int.h"
@@ -363,6 +364,34 @@ static void tsig_fields(const uint8_t *m, size_t n, unsigned *error,
 	assert_int_equal(p + 6 + *olen, n);
 }
 
+/* Cut the MAC of the TSIG ending @m (@n bytes, a question and the TSIG)
+ * to its first @keep bytes, as a client truncating it would; returns the
+ * new length. */
+static size_t cut_mac(uint8_t *m, size_t n, unsigned keep)
+{
+	size_t p = DNS_HEADER_SIZE, rdlen_at, mac_at;
+	unsigned old;
+	bool c;
+
+	assert_true(xfr_name_read(m, n, &p, NULL, NULL, &c));
+	p += 4;
+	assert_true(xfr_name_read(m, n, &p, NULL, NULL, &c));
+	rdlen_at = p + 8;
+	p += 10;
+	assert_true(xfr_name_read(m, n, &p, NULL, NULL, &c));
+	old = (unsigned)(m[p + 8] << 8 | m[p + 9]);
+	assert_true(keep <= old);
+	m[p + 8] = (uint8_t)(keep >> 8);
+	m[p + 9] = (uint8_t)keep;
+	mac_at = p + 10;
+	memmove(m + mac_at + keep, m + mac_at + old, n - (mac_at + old));
+	old -= keep;
+	keep = (unsigned)(m[rdlen_at] << 8 | m[rdlen_at + 1]) - old;
+	m[rdlen_at] = (uint8_t)(keep >> 8);
+	m[rdlen_at + 1] = (uint8_t)keep;
+	return n - old;
+}
+
 /* A key set holding the key @k alone. */
 static struct xfr_tsig_keys one_key(const struct xfr_tsig_key *k)
 {
@@ -478,6 +507,58 @@ static void test_tsig(void **state)
 	assert_true(signed_len > n);
 }
 
+/* RFC 8945 5.2: a truncated MAC is checked as far as it goes, then the
+ * time, and only then refused as too short (BADTRUNC), signed (5.3.2). */
+static void test_tsig_truncated(void **state)
+{
+	struct xfr_tsig_key k;
+	struct xfr_tsig_keys ks;
+	struct xfr_tsig t = {0}, v;
+	uint8_t p[1024], q[1024], a[1024];
+	size_t n, m;
+	unsigned error, macsize, olen;
+
+	(void)state;
+	assert_int_equal(xfr_tsig_key_parse("xfr.key:hmac-sha256:"
+					    "c2VjcmV0c2VjcmV0c2VjcmV0", &k), 0);
+	ks = one_key(&k);
+	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+	assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, sizeof(p), 1000), 0);
+	memcpy(q, p, n);
+	m = cut_mac(q, n, 16);
+	assert_int_equal(m, n - 16);
+	assert_int_equal(xfr_tsig_verify(&ks, q, m, 1000, &v),
+			 XFR_TSIG_BADTRUNC);
+	assert_ptr_equal(v.key, &ks.k[0]);
+	assert_int_equal(v.mac_len, 16);
+	assert_memory_equal(v.mac, t.mac, 16);
+	/* The error answer is signed, over the request's 16-byte MAC. */
+	memcpy(a, q, m);
+	a[2] |= 0x80;
+	n = m;
+	assert_int_equal(xfr_tsig_error(XFR_TSIG_BADTRUNC, &v, a, &n,
+					sizeof(a), 1000), 0);
+	assert_int_equal(a[3] & 0xf, DNS_RCODE_NOTAUTH);
+	tsig_fields(a, n, &error, &macsize, &olen);
+	assert_int_equal(error, 22);
+	assert_int_equal(macsize, 32);
+	assert_int_equal(olen, 0);
+	/* Out of time too: BADTIME comes first. */
+	assert_int_equal(xfr_tsig_verify(&ks, q, m, 1000 + 301, &v),
+			 XFR_TSIG_BADTIME);
+	/* A wrong truncated MAC: BADSIG, not BADTRUNC. */
+	q[m - 6 - 1] ^= 1;
+	assert_int_equal(xfr_tsig_verify(&ks, q, m, 1000, &v),
+			 XFR_TSIG_BADSIG);
+	/* Below half the HMAC: malformed. */
+	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+	t = (struct xfr_tsig){0};
+	assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, sizeof(p), 1000), 0);
+	m = cut_mac(p, n, 15);
+	assert_int_equal(xfr_tsig_verify(&ks, p, m, 1000, &v),
+			 XFR_TSIG_FORMERR);
+}
+
 /* Several keys: a request is checked against the key it names, and its
  * answer signed with that key. */
 static void test_tsig_keys(void **state)
@@ -503,6 +584,26 @@ static void test_tsig_keys(void **state)
 			 0);
 	assert_int_equal(xfr_tsig_verify(&ks, p, n, 1000, &v), XFR_TSIG_OK);
 	assert_ptr_equal(v.key, &ks.k[1]);
+	{
+		/* xfr_tsig_answer, now: the answer is signed, its TSIG
+		 * owner b.key; the rcode stays. */
+		struct xfr_tsig c = {0};
+		uint8_t q[1024], a[1024];
+		size_t qn = build_query(q, DNS_TYPE_SOA, "bl.test", false, 0);
+		size_t an, at = DNS_HEADER_SIZE;
+		bool comp;
+
+		assert_int_equal(xfr_tsig_sign(&ks.k[1], &c, q, &qn, sizeof(q),
+					       time(NULL)), 0);
+		an = build_query(a, DNS_TYPE_SOA, "bl.test", false, 0);
+		a[2] |= 0x80;
+		an = xfr_tsig_answer(&ks, q, qn, a, an, sizeof(a));
+		assert_int_equal(a[3] & 0xf, 0);
+		assert_int_equal(a[11], 1);
+		assert_true(xfr_name_read(a, an, &at, NULL, NULL, &comp));
+		at += 4;
+		assert_memory_equal(a + at, "\1b\3key", 7);
+	}
 	/* The second's name with the first's secret: BADSIG, not OK. */
 	memcpy(ks.k[1].secret, ks.k[0].secret, ks.k[0].secret_len);
 	ks.k[1].secret_len = ks.k[0].secret_len;
@@ -736,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_tsig),
 		cmocka_unit_test(test_tsig_keys),
+		cmocka_unit_test(test_tsig_truncated),
 		cmocka_unit_test(test_journal_diff),
 		cmocka_unit_test(test_range_names_diff),
 	};
