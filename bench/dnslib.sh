@@ -16,19 +16,26 @@ cbuf=4096
 # dnsperf at a fixed rate against $1 (port), the server being $2 (pid);
 # prints "answered cpu_ticks user_ticks". With $3, every answer's latency
 # is kept (dnsperf -v) and "worst_ms answers_over_5_ms" follow.
+# dnsperf's output goes to a file, not through the shell, while it runs.
 fixed() {
-	local port=$1 pid=$2 lat=${3:-} c0 c1 u0 u1 out
+	local port=$1 pid=$2 lat=${3:-} c0 c1 u0 u1 out=$dir/dnsperf.out ans
 	c0=$(cpu "$pid")
 	u0=$(ucpu "$pid")
-	out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" \
-		-l "$secs" -Q "$rate" -q 500 -b "$cbuf" ${lat:+-v} 2>&1)
+	dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" -l "$secs" \
+		-Q "$rate" -q 500 -b "$cbuf" ${lat:+-v} >"$out" 2>&1 || true
 	c1=$(cpu "$pid")
 	u1=$(ucpu "$pid")
-	printf '%s %s %s' "$(echo "$out" | awk '/Queries completed/ {print $3}')" \
-		$((c1 - c0)) $((u1 - u0))
+	ans=$(awk '/Queries completed/ {print $3}' "$out")
+	if ! [ "${ans:-0}" -gt 0 ] 2>/dev/null; then
+		echo "fixed: no answers from port $port:" >&2
+		tail -5 "$out" >&2
+		return 1
+	fi
+	printf '%s %s %s' "$ans" $((c1 - c0)) $((u1 - u0))
 	if [ -n "$lat" ]; then
-		echo "$out" | awk '/^> / { ms = $NF * 1000; if (ms > m) m = ms
-			if (ms > 5) n++ } END { printf " %.1f %d", m, n }'
+		awk '/^> / { ms = $NF * 1000; if (ms > m) m = ms
+			if (ms > 5) n++ } END { printf " %.1f %d", m, n }' "$out"
 	fi
 	echo
+	rm -f "$out"
 }

@@ -16,7 +16,8 @@
 #                      here);
 #   trapline           `trapline dns`, workers = 1, udp_wait 250 µs (the
 #                      default), and again with udp_wait = 0;
-#   null, single       recvfrom + sendto per query, as rbldnsd does I/O;
+#   null, single       recvfrom + sendto per query, as rbldnsd does I/O
+#                      (and with its 64 KiB receive buffer);
 #   null, batched      recvmmsg + sendmmsg with the same 250 µs wait, as
 #                      trapline does I/O, and again with no wait.
 # The null servers answer each query with itself, REFUSED: what they cost
@@ -69,16 +70,26 @@ start() {
 
 # per server: lists of µs/query, user µs/query, worst ms, over 5 ms
 declare -a us uus worst over
+ns=${#names[@]}
 for ((r = 0; r < rounds; r++)); do
-	for i in "${!names[@]}"; do
+	# Each round starts one server further on, so that none is always
+	# measured just after the same one.
+	for ((k = 0; k < ns; k++)); do
+		i=$(((k + r) % ns))
 		port=$(free_port)
 		start "$i" "$port" &
 		pid=$!
+		tries=0
 		until dig +time=1 +tries=1 @127.0.0.1 -p "$port" \
 			2.0.0.127.$zone A 2>/dev/null | grep -q "status:"; do
+			if ! kill -0 "$pid" 2>/dev/null || ((++tries > 600)); then
+				echo "floor.sh: ${names[i]} did not start" >&2
+				exit 1
+			fi
 			sleep 0.1
 		done
-		read -r ans tk utk w n <<<"$(fixed "$port" "$pid" lat)"
+		out=$(fixed "$port" "$pid" lat) || exit 1
+		read -r ans tk utk w n <<<"$out"
 		kill "$pid"
 		wait "$pid" 2>/dev/null || true
 		pid=

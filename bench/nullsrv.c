@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/nullsrv.c -- a DNS server that does no DNS: the floor of what any
  * UDP server pays per answered query on this machine.
@@ -142,6 +143,10 @@ int main(int argc, char **argv)
 		perror("nullsrv");
 		return 69;
 	}
+	/* rbldnsd's receive buffer for rbldnsd's I/O, trapline's for
+	 * trapline's. */
+	if (!strcmp(argv[2], "single"))
+		rcv = 64 << 10;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	if (!strcmp(argv[2], "single"))
 		run_single(fd);
