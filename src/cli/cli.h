@@ -117,6 +117,12 @@ void cli_pidfile_close(int fd, const char *data, const char *name);
  * change right after a refresh) still differ. Called by one builder. */
 uint32_t cli_snapshot_serial(void);
 
+/* The snapshot's file, "[dns] snapshot_dir/bl.snap" (DATA/snapshot when
+ * that is empty), into @path (@size bytes), its directory made if
+ * missing. Returns EXIT_OK or EXIT_CANTCREAT (logged under @who). */
+int cli_snapshot_path(const struct cli_common *c, const char *who,
+		      char *path, size_t size);
+
 /* SIGHUP every daemon with a live pid file in @data; returns how many. */
 unsigned cli_reload_daemons(const char *data);
 

@@ -199,16 +199,12 @@ int cmd_dns(int argc, char **argv)
 		ex = EXIT_DATAERR;
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/snapshot", c.data);
-	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-		log_error("dns", "%s: %s", path, strerror(errno));
-		ex = EXIT_CANTCREAT;
+	ex = cli_snapshot_path(&c, "dns", path, sizeof(path));
+	if (ex != EXIT_OK)
 		goto out;
-	}
 	/* For `trapline list`, which sends SIGHUP after a change: from
 	 * here on, a SIGHUP is a rebuild once the loop below runs. */
 	pidfd = cli_pidfile_open(c.data, "dns");
-	snprintf(path, sizeof(path), "%s/snapshot/bl.snap", c.data);
 	snprintf(statp, sizeof(statp), "%s/dns.stats", c.data);
 	/* With no snapshot yet, build one before answering anything. */
 	if (stat(path, &sb) < 0) {

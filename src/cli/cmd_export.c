@@ -525,8 +525,8 @@ int cmd_export(int argc, char **argv)
 	struct tl_oplist ops;
 	struct out o = {0};
 	const char *zone = NULL, *output = NULL;
-	char dir[4096], path[4200];
-	int opt, fmt = -1, ex, rc, n;
+	char path[4200];
+	int opt, fmt = -1, ex, rc;
 	size_t i;
 
 	while ((opt = getopt_long(argc, argv, "f:o:", longopts, NULL)) != -1) {
@@ -567,14 +567,9 @@ int cmd_export(int argc, char **argv)
 	ex = cli_open_store(&c, TL_STORE_READ, false, &s);
 	if (ex != EXIT_OK)
 		goto out;
-	n = snprintf(dir, sizeof(dir), "%s/snapshot", c.data);
-	if (n < 0 || (size_t)n >= sizeof(dir) ||
-	    (mkdir(dir, 0755) < 0 && errno != EEXIST)) {
-		log_error("export", "%s: %s", dir, strerror(errno));
-		ex = EXIT_CANTCREAT;
+	ex = cli_snapshot_path(&c, "export", path, sizeof(path));
+	if (ex != EXIT_OK)
 		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/bl.snap", dir);
 	ex = cli_policy_load(&c, &pol, &ops);
 	if (ex != EXIT_OK)
 		goto out;

@@ -240,10 +240,8 @@ static int dns_side_start(struct dns_side *d, struct cli_common *c,
 	d->c = c;
 	d->refresh = c->cfg.dns_refresh;
 	tl_policy_from_config(&d->pol, &c->cfg);
-	snprintf(d->path, sizeof(d->path), "%s/snapshot", c->data);
-	if (mkdir(d->path, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	snprintf(d->path, sizeof(d->path), "%s/snapshot/bl.snap", c->data);
+	if (cli_snapshot_path(c, "serve", d->path, sizeof(d->path)) != EXIT_OK)
+		return TL_EIO;
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
 	su.listen = c->cfg.dns_listen;

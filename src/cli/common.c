@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* common.c -- options, configuration and errors shared by subcommands */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -202,6 +204,25 @@ int cli_policy_load(const struct cli_common *c, struct tl_policy *pol,
 							    : cli_exit_code(rc);
 	}
 	pol->ops = ops;
+	return EXIT_OK;
+}
+
+int cli_snapshot_path(const struct cli_common *c, const char *who,
+		      char *path, size_t size)
+{
+	const char *dir = c->cfg.dns_snapshot_dir;
+	int n = dir[0] ? snprintf(path, size, "%s", dir)
+		       : snprintf(path, size, "%s/snapshot", c->data);
+
+	if (n < 0 || (size_t)n + sizeof("/bl.snap") > size) {
+		log_error(who, "%s: path too long", path);
+		return EXIT_CANTCREAT;
+	}
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		log_error(who, "%s: %s", path, strerror(errno));
+		return EXIT_CANTCREAT;
+	}
+	strcat(path, "/bl.snap");
 	return EXIT_OK;
 }
 

@@ -158,6 +158,13 @@ static const struct key keys[] = {
 	{"dns", "ixfr_max_size", K_SIZE, OFF(dns_ixfr_max_size), "64M",
 	 "bytes the IXFR journal of a zone keeps (K/M/G); the oldest changes "
 	 "go first, and a change larger than this is not journalled"},
+	{"dns", "snapshot_dir", K_STR, OFF(dns_snapshot_dir), "",
+	 "directory of the compiled snapshot (bl.snap), made if missing "
+	 "(not its parents); "
+	 "empty: DATA/snapshot. The snapshot is derived from the store and "
+	 "built again when missing, so a tmpfs (e.g. /run/trapline) serves: "
+	 "then a reload writes nothing to disk, and answers go on within "
+	 "milliseconds while it runs"},
 	{"dns", "tsig_key", K_STR, OFF(dns_tsig_key), "",
 	 "TSIG keys (RFC 8945) transfers must be signed with, one or more "
 	 "NAME:hmac-sha256:BASE64 items (at most 16, distinct names); an "

@@ -297,6 +297,32 @@ def test_stats_and_reload(dns, tl):
     assert d.stop() == 0
 
 
+def test_snapshot_dir_holds_the_snapshot(dns, tl, tmp_path):
+    """[dns] snapshot_dir (a tmpfs in production): the snapshot is built
+    and rebuilt there, nothing under DATA/snapshot, and export uses it."""
+    snaps = tmp_path / "snaps"
+    d = dns(extra="snapshot_dir = %s\n" % snaps)
+    assert d.short("160.69.2.81.bl.test") == ["127.0.0.2", "127.0.0.4"]
+    first = os.stat(snaps / "bl.snap").st_mtime_ns
+    assert not os.path.exists(os.path.join(tl.data, "snapshot", "bl.snap"))
+    tl.run("ingest", "-", input=lines(ev("2026-11-26T10:00:00Z", "81.2.69.170",
+                                         "malware")).encode(), check=0)
+    d.p.send_signal(signal.SIGHUP)
+    end = time.time() + 20
+    while time.time() < end and d.short("170.69.2.81.bl.test") != ["127.0.0.5"]:
+        time.sleep(0.1)
+    assert d.short("170.69.2.81.bl.test") == ["127.0.0.5"]
+    assert os.stat(snaps / "bl.snap").st_mtime_ns > first
+    assert d.stop() == 0
+    # Gone (a tmpfs after a reboot): built again at start.
+    os.unlink(snaps / "bl.snap")
+    d = dns(extra="snapshot_dir = %s\n" % snaps)
+    assert d.short("170.69.2.81.bl.test") == ["127.0.0.5"]
+    assert os.path.exists(snaps / "bl.snap")
+    assert d.stop() == 0
+    assert not os.path.exists(os.path.join(tl.data, "snapshot", "bl.snap"))
+
+
 def test_a_damaged_snapshot_is_refused(dns, tl, tmp_path):
     d = dns()
     assert d.stop() == 0
