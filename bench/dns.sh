@@ -7,6 +7,8 @@
 #   RATE     fixed offered load for the CPU figure (queries/s, default 20000)
 #   SECONDS  length of each dnsperf run (default 20)
 #   TRAPLINE_BIN  the binary (default build/trapline)
+#   SNAPSHOT_DIR  trapline's [dns] snapshot_dir (default: DATA/snapshot
+#                 in the store's directory; e.g. a directory on tmpfs)
 #
 # The data: LISTED random public IPv4 addresses, each with a spam event
 # yesterday, ingested into a store (cached in bench/data/dns-LISTED/).
@@ -78,7 +80,9 @@ fi
 if [ ! -d "$dir/store" ]; then
 	"$bin" ingest --quiet --data "$dir/store" "$dir/events.ndjson"
 fi
-printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\n' "$zone" >"$dir/dns.conf"
+snapdir=${SNAPSHOT_DIR:-$dir/store/snapshot}
+printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\nsnapshot_dir = %s\n' \
+	"$zone" "$snapdir" >"$dir/dns.conf"
 
 . bench/dnslib.sh
 peak() {
@@ -110,7 +114,7 @@ reload_run() {
 }
 
 # ---- trapline ----
-rm -f "$dir/store/snapshot/bl.snap"
+rm -f "$snapdir/bl.snap"
 tport=$(free_port)
 t0=$(date +%s.%N)
 "$bin" dns --data "$dir/store" --config "$dir/dns.conf" \
@@ -195,7 +199,8 @@ tus=$(us "$tans" "$tticks")
 rus=$(us "$rans" "$rticks")
 printf '### DNS: trapline dns vs rbldnsd, %s listed IPv4 (%s)\n\n' \
 	"$listed" "$(date -u +%Y-%m-%d)"
-printf 'Command: `bench/dns.sh %s %s %s`\n\n' "$listed" "$rate" "$secs"
+printf 'Command: `%sbench/dns.sh %s %s %s`\n\n' \
+	"${SNAPSHOT_DIR:+SNAPSHOT_DIR=$SNAPSHOT_DIR }" "$listed" "$rate" "$secs"
 printf '| figure | rbldnsd | trapline | ratio |\n|---|---|---|---|\n'
 printf '| start to answering (s) | %.2f | %.2f (snapshot build + load) | %.2f |\n' \
 	"$rload" "$tload" "$(echo "$tload / $rload" | bc -l)"
