@@ -83,8 +83,7 @@ struct dns_xfr_stream {
 	bool ixfr;             /* from the journal, else the whole zone */
 	bool hist;             /* hist.ZONE (always whole), else bl.ZONE */
 	tl_day day;            /* the snapshot's (hist.ZONE's D octet) */
-	bool sign;             /* TSIG every message with tsig.key */
-	struct xfr_tsig tsig;
+	struct xfr_tsig tsig;  /* with tsig.key: TSIG every message */
 	enum phase ph;
 	uint64_t i;            /* next listed address of the phase */
 	struct snap_rname_iter rit; /* next range name (P_R4, P_R6) */
@@ -324,7 +323,7 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 		log_info("dns", "IXFR from %s: serial %u is current", who,
 			 q.serial);
 		*outlen = one_message(x, &q, DNS_RCODE_NOERROR, sn, out,
-				      x->keys.n ? &tsig : NULL);
+				      tsig.key ? &tsig : NULL);
 		return DNS_XFR_REPLY;
 	}
 	s = tl_calloc(1, sizeof(*s));
@@ -339,7 +338,6 @@ enum dns_xfr_verdict dns_xfr_query(struct dns_xfr *x, const struct snap *sn,
 	s->hist = hist;
 	s->day = info.day;
 	s->fd = -1;
-	s->sign = x->keys.n > 0;
 	s->tsig = tsig;
 	snprintf(s->peer, sizeof(s->peer), "%s", who);
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
@@ -643,7 +641,7 @@ int dns_xfr_stream_next(struct dns_xfr_stream *s, uint8_t *out, size_t max,
 			 (unsigned long long)s->msgs,
 			 (double)(t1.tv_sec - s->t0.tv_sec) +
 				 (double)(t1.tv_nsec - s->t0.tv_nsec) / 1e9,
-			 s->sign ? name_text(s->tsig.key->name,
+			 s->tsig.key ? name_text(s->tsig.key->name,
 					     s->tsig.key->name_len, kt,
 					     sizeof(kt))
 				 : "none");
@@ -661,7 +659,7 @@ int dns_xfr_stream_next(struct dns_xfr_stream *s, uint8_t *out, size_t max,
 	if (!m.ancount)
 		return TL_EIO; /* a record larger than a message: never */
 	*len = xfr_msg_finish(&m);
-	if (s->sign && xfr_tsig_sign(s->tsig.key, &s->tsig, out, len, outmax,
+	if (s->tsig.key && xfr_tsig_sign(s->tsig.key, &s->tsig, out, len, outmax,
 				     time(NULL)) < 0)
 		return TL_ENOSPC;
 	s->msgs++;

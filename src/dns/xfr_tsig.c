@@ -372,7 +372,8 @@ int xfr_tsig_error(enum xfr_tsig_res res, struct xfr_tsig *t, uint8_t *msg,
 	     (q += 4) > *len))
 		return TL_EINVAL;
 	need = res == XFR_TSIG_FORMERR ? 0
-	       : sig ? TSIG_RR_LEN(k->name_len, ALG_LEN, 32, 6)
+	       : sig ? TSIG_RR_LEN(k->name_len, ALG_LEN, 32,
+				   res == XFR_TSIG_BADTIME ? 6 : 0)
 		     : TSIG_RR_LEN(t->rkey_len, t->ralg_len, 0, 0);
 	if (q + need > max)
 		return TL_ENOSPC;
