@@ -256,6 +256,42 @@ static void test_own_build_loads_without_a_second_read(void **state)
 	assert_int_equal(load_mutated(flip_body), TL_ECORRUPT);
 }
 
+/* A rebuild puts the new file in the old one's place: the path then holds
+ * the new build, nothing is left beside it, and a server still mapping
+ * the old file answers from it until it lets go. */
+static void test_rebuild_replaces_the_file_in_place(void **state)
+{
+	struct tl_store_opts o = {1ull << 30, false};
+	struct snap_info info, got;
+	struct snap_listing li;
+	struct tl_store *s;
+	struct snap *old, *sn;
+	struct tl_ip a = ip_of("81.2.69.160");
+	struct stat sb;
+	char p[160], tmp[170];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/again.snap", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
+	assert_int_equal(tl_store_open(store, TL_STORE_READ, &o, &s), 0);
+	assert_int_equal(snap_build(s, &pol, today, 7, p, &info, true), 0);
+	assert_int_equal(snap_load(p, &old), 0);
+	/* A day later 81.2.69.160 has lapsed from the list. */
+	assert_int_equal(snap_build(s, &pol, today + 40, 8, p, &info, true),
+			 0);
+	tl_store_close(s);
+	assert_int_equal(stat(tmp, &sb), -1);
+	assert_int_equal(snap_load(p, &sn), 0);
+	snap_get_info(sn, &got);
+	assert_int_equal(got.serial, 8);
+	assert_false(snap_lookup(sn, &a, &li));
+	snap_get_info(old, &got);
+	assert_int_equal(got.serial, 7);
+	assert_true(snap_lookup(old, &a, &li));
+	snap_free(old);
+	snap_free(sn);
+}
+
 static void oplist_add(struct tl_oplist *l, uint8_t kind, const char *pfx,
 		       tl_day day)
 {
@@ -586,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_damage_is_refused),
 		cmocka_unit_test(test_own_build_loads_without_a_second_read),
+		cmocka_unit_test(test_rebuild_replaces_the_file_in_place),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_range_names),
 		cmocka_unit_test(test_bad_ranges_are_refused),
