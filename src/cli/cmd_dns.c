@@ -206,6 +206,13 @@ int cmd_dns(int argc, char **argv)
 	 * here on, a SIGHUP is a rebuild once the loop below runs. */
 	pidfd = cli_pidfile_open(c.data, "dns");
 	snprintf(statp, sizeof(statp), "%s/dns.stats", c.data);
+	/* The transfer settings (keys, NOTIFY targets, ACL) are checked
+	 * before a first build, which can take seconds: a mistake there
+	 * stops the start at once. */
+	if (dns_xfr_from_config(&c.cfg, c.data, &zones, &xfr) < 0) {
+		ex = EXIT_USAGE;
+		goto out;
+	}
 	/* With no snapshot yet, build one before answering anything. */
 	if (stat(path, &sb) < 0) {
 		if (rebuild(&c, path, NULL, &built) < 0) {
@@ -219,10 +226,6 @@ int cmd_dns(int argc, char **argv)
 	su.workers = c.cfg.dns_workers;
 	su.udp_wait_us = c.cfg.dns_udp_wait;
 	su.snap_path = path;
-	if (dns_xfr_from_config(&c.cfg, c.data, &zones, &xfr) < 0) {
-		ex = EXIT_USAGE;
-		goto out;
-	}
 	su.xfr = xfr;
 	zones.tsig = dns_xfr_keys(xfr);
 	rc = dns_server_new(&su, &srv);
