@@ -76,6 +76,43 @@ static size_t put_tsig_rr(uint8_t *p, const uint8_t *owner, size_t owner_len,
 	return o + 6 + olen;
 }
 
+/*
+ * Write at @p the TSIG variables a MAC covers after the message (RFC 8945
+ * 4.3.3): the key's name, class ANY, TTL 0, the algorithm, Time Signed,
+ * Fudge, Error and Other Data; with @timers_only (5.3.1: a message after
+ * the first of an answer), Time Signed and Fudge alone. Returns their
+ * length.
+ */
+static size_t put_tsig_vars(uint8_t *p, const uint8_t *key, size_t key_len,
+			    const uint8_t *alg, size_t alg_len, uint64_t when,
+			    uint16_t fudge, uint16_t error,
+			    const uint8_t *other, size_t olen,
+			    bool timers_only)
+{
+	size_t v = 0;
+
+	if (!timers_only) {
+		memcpy(p, key, key_len);
+		v = key_len;
+		put16(p + v, CLASS_ANY);
+		memset(p + v + 2, 0, 4); /* TTL */
+		v += 6;
+		memcpy(p + v, alg, alg_len);
+		v += alg_len;
+	}
+	put48(p + v, when);
+	put16(p + v + 6, fudge);
+	v += 8;
+	if (!timers_only) {
+		put16(p + v, error);
+		put16(p + v + 2, (uint16_t)olen);
+		if (olen)
+			memcpy(p + v + 4, other, olen);
+		v += 4 + olen;
+	}
+	return v;
+}
+
 int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k)
 {
 	const char *c1 = strchr(text, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -200,8 +237,7 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 {
 	const struct xfr_tsig_key *k;
 	uint8_t hdr[DNS_HEADER_SIZE], vars[DNS_NAME_MAX * 2 + 32], mac[32];
-	size_t pos = DNS_HEADER_SIZE, tsig_off, rd, rdend, macsize, olen,
-	       v = 0;
+	size_t pos = DNS_HEADER_SIZE, tsig_off, rd, rdend, macsize, olen, v;
 	unsigned qd, total, i;
 	bool comp;
 
@@ -260,17 +296,9 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 	memcpy(hdr, pkt, DNS_HEADER_SIZE);
 	put16(hdr, t->orig_id);
 	put16(hdr + 10, (uint16_t)(get16(pkt + 10) - 1));
-	memcpy(vars + v, t->rkey, t->rkey_len);
-	v += t->rkey_len;
-	put16(vars + v, CLASS_ANY);
-	memset(vars + v + 2, 0, 4); /* TTL */
-	v += 6;
-	memcpy(vars + v, t->ralg, t->ralg_len);
-	v += t->ralg_len;
-	memcpy(vars + v, pkt + rd + t->ralg_len, 8); /* time, fudge */
-	v += 8;
-	memcpy(vars + v, pkt + pos + macsize + 2, 4 + olen); /* error, other */
-	v += 4 + olen;
+	v = put_tsig_vars(vars, t->rkey, t->rkey_len, t->ralg, t->ralg_len,
+			  t->rtime, t->fudge, get16(pkt + pos + macsize + 2),
+			  pkt + pos + macsize + 6, olen, false);
 	{
 		const uint8_t *p[3] = {hdr, pkt + DNS_HEADER_SIZE, vars};
 		size_t n[3] = {DNS_HEADER_SIZE, tsig_off - DNS_HEADER_SIZE, v};
@@ -300,7 +328,7 @@ static int sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 {
 	uint8_t vars[DNS_NAME_MAX + 40], prior[2], mac[32], od[6];
 	size_t olen = other ? 6 : 0,
-	       need = TSIG_RR_LEN(k->name_len, ALG_LEN, 32, olen), v = 0;
+	       need = TSIG_RR_LEN(k->name_len, ALG_LEN, 32, olen), v;
 	const uint8_t *p[4];
 	size_t n[4];
 	unsigned parts = 0;
@@ -319,24 +347,8 @@ static int sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 	n[parts++] = *len;
 	/* RFC 8945 5.3.1: messages after the first of an answer cover the
 	 * prior MAC, the message and the timers only. */
-	if (!t->signed_one) {
-		memcpy(vars, k->name, k->name_len);
-		v = k->name_len;
-		put16(vars + v, CLASS_ANY);
-		memset(vars + v + 2, 0, 4);
-		v += 6;
-		memcpy(vars + v, alg_name, ALG_LEN);
-		v += ALG_LEN;
-	}
-	put48(vars + v, when);
-	put16(vars + v + 6, FUDGE);
-	v += 8;
-	if (!t->signed_one) {
-		put16(vars + v, error);
-		put16(vars + v + 2, (uint16_t)olen);
-		memcpy(vars + v + 4, od, olen);
-		v += 4 + olen;
-	}
+	v = put_tsig_vars(vars, k->name, k->name_len, alg_name, ALG_LEN, when,
+			  FUDGE, error, od, olen, t->signed_one);
 	p[parts] = vars;
 	n[parts++] = v;
 	if (hmac(k, p, n, parts, mac) < 0)
