@@ -91,25 +91,30 @@ peak() {
 }
 
 # dnsperf at RATE for SECONDS against $1 (port), every answer's latency
-# kept (-v), while the caller has a reload start half way. Prints "lost
-# max1 n1 max2 n2 p999": the worst latency (ms) and the answers slower
-# than 5 ms before the reload (the first 45% of the answers: steady, the
-# machine's own noise) and from it on (the rest), and the 99.9th
-# percentile (ms). Answers come in the order sent, give or take, so 45%
-# of the count is 45% of the time: before the SIGHUP at 50%.
+# kept (-v), while the caller has a reload start half way, and the
+# machine's own stalls probed beside it. Prints "max1 n1 max2 n2 p999
+# lost near2 stalls stallmax": the worst latency (ms) and the answers
+# slower than 5 ms before the reload (the first 45% of the answers:
+# steady, the machine's own noise) and from it on (the rest), the 99.9th
+# percentile (ms), the queries lost, how many of the late answers from
+# the reload came within 100 ms of a stall of the machine's (a CPU held
+# from the probe over 3 ms), and the count and worst of those stalls over
+# the run. Answers come in the order sent, give or take, so 45% of the
+# count is 45% of the time: before the SIGHUP at 50%.
 reload_run() {
-	local f="$dir/latency-$1.txt" lost
+	local f="$dir/latency-$1.txt" lost t0 split
+	stalls_start "$((secs + 1))"
+	t0=$(date +%s.%N)
 	dnsperf -s 127.0.0.1 -p "$1" -d "$dir/queries.txt" -l "$secs" \
 		-Q "$rate" -q 500 -b "$cbuf" -v >"$f" 2>&1
+	wait "$stalls_pid"
 	lost=$(awk '/Queries lost/ {print $3}' "$f")
-	awk '/^> / {print $NF * 1000}' "$f" >"$f.ms"
-	awk -v n="$(wc -l <"$f.ms")" '
-		NR <= n * 0.45 { if ($1 > m1) m1 = $1; if ($1 > 5) c1++ }
-		NR > n * 0.45  { if ($1 > m2) m2 = $1; if ($1 > 5) c2++ }
-		END { printf "%.1f %d %.1f %d", m1, c1, m2, c2 }' "$f.ms"
-	printf ' %.2f %s\n' "$(sort -n "$f.ms" |
-		awk -v n="$(wc -l <"$f.ms")" 'NR == int(n * 0.999) {print}')" \
-		"$lost"
+	split=$(lat_split "$f" "$t0" 0.45)
+	awk '/^> / {print $NF * 1000}' "$f" | sort -n >"$f.ms"
+	read -r m1 n1 m2 n2 near <<<"$split"
+	printf '%s %s %s %s %.2f %s %s %s\n' "$m1" "$n1" "$m2" "$n2" \
+		"$(awk -v n="$(wc -l <"$f.ms")" 'NR == int(n * 0.999) {print}' \
+		"$f.ms")" "$lost" "$near" "$(stalls_summary)"
 	rm -f "$f" "$f.ms"
 }
 
@@ -128,7 +133,7 @@ trss=$(rss "$tpid")
 tpeak=$(peak "$tport")
 # A reload under steady load: rebuild the snapshot (SIGHUP) mid-run.
 ( sleep $((secs / 2)); kill -HUP "$tpid" ) &
-read -r tmax1 tn1 tmax tn2 tp999 tlost <<<"$(reload_run "$tport")"
+read -r tmax1 tn1 tmax tn2 tp999 tlost tnear tst tstm <<<"$(reload_run "$tport")"
 kill -TERM "$tpid"
 wait "$tpid" || true
 
@@ -173,7 +178,7 @@ rss_peak() {
 kpid=$!
 rss_peak "$kpid" >"$dir/rss-f" &
 spid=$!
-read -r rmax1 rn1 rmax rn2 rp999 rlost <<<"$(reload_run "$rport")"
+read -r rmax1 rn1 rmax rn2 rp999 rlost rnear rst rstm <<<"$(reload_run "$rport")"
 wait "$kpid" "$spid"
 rfrss=$(cat "$dir/rss-f")
 kill -TERM "$rpid"
@@ -189,7 +194,7 @@ until dig +short +time=1 +tries=1 @127.0.0.1 -p "$rport2" \
 done
 ( sleep $((secs / 2)); touch "$dir/bl.rbl"; kill -HUP "$rpid2" ) &
 kpid=$!
-read -r rmax21 rn21 rmax2 rn22 rp9992 rlost2 <<<"$(reload_run "$rport2")"
+read -r rmax21 rn21 rmax2 rn22 rp9992 rlost2 rnear2 rst2 rstm2 <<<"$(reload_run "$rport2")"
 wait "$kpid"
 kill -TERM "$rpid2"
 wait "$rpid2" || true
@@ -224,7 +229,10 @@ printf '| reload under load: worst answer, ms, first 45%% / rest (reload) (rbldn
 printf '| reload under load: answers over 5 ms, first 45%% / rest (reload) (rbldnsd -f) | %s / %s | %s / %s | |\n' \
 	"$rn1" "$rn2" "$tn1" "$tn2"
 printf '| reload under load: 99.9th percentile, ms (rbldnsd -f) | %s | %s | |\n' "$rp999" "$tp999"
+printf '| ... of the answers over 5 ms from the reload, within 100 ms of a machine stall (rbldnsd -f) | %s | %s | |\n' "$rnear" "$tnear"
+printf '| ... machine stalls over 3 ms during the run: count, worst ms (stallprobe) (rbldnsd -f) | %s, %s | %s, %s | |\n' "$rst" "$rstm" "$tst" "$tstm"
 printf '| reload under load: queries lost (rbldnsd without -f) | %s | | |\n' "$rlost2"
 printf '| reload under load: worst answer, ms, first 45%% / rest (reload) (rbldnsd without -f) | %s / %s | | |\n' "$rmax21" "$rmax2"
 printf '| reload under load: answers over 5 ms, first 45%% / rest (reload) (rbldnsd without -f) | %s / %s | | |\n' "$rn21" "$rn22"
+printf '| ... machine stalls over 3 ms during the run: count, worst ms (rbldnsd without -f) | %s, %s | | |\n' "$rst2" "$rstm2"
 printf '| peak VmRSS during the -f reload, all rbldnsd processes (KiB) | %s | | |\n' "$rfrss"

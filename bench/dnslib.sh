@@ -13,12 +13,63 @@ tck=$(getconf CLK_TCK)
 # in its own socket as queries lost (UdpRcvbufErrors says so).
 cbuf=4096
 
+# The machine's own stalls while a run goes (bench/stallprobe.c):
+# stalls_start SECONDS writes them to $dir/stalls.txt in the background
+# (pid in $stalls_pid); stalls_summary prints "count worst_ms" of those
+# over 3 ms.
+stalls_start() {
+	[ -x "$dir/stallprobe" ] ||
+		cc -O2 -Wall -pthread -o "$dir/stallprobe" bench/stallprobe.c
+	"$dir/stallprobe" "$1" >"$dir/stalls.txt" &
+	stalls_pid=$!
+}
+stalls_summary() {
+	awk '$3 > 3 { n++; if ($3 > m) m = $3 }
+		END { printf "%d %.1f", n, m }' "$dir/stalls.txt"
+}
+
+# Every answer's latency from dnsperf -v output $1, of a run at $rate
+# begun at epoch $2, split at fraction $3 of the answers (0: all after).
+# Prints "worst1 over1 worst2 over2 near2": the worst latency (ms) and
+# the answers over 5 ms before the split and from it on, and how many of
+# the latter came within 100 ms of a stall of the machine's over 3 ms
+# ($dir/stalls.txt, when there is one). An answer's time is taken as its
+# place in the order sent over the rate, as dnsperf -v gives no times.
+lat_split() {
+	awk -v rate="$rate" -v t0="$2" -v frac="$3" '
+		FILENAME != ARGV[ARGC - 1] { if ($3 > 3) st[++ns] = $1; next }
+		/^> / { ms[++n] = $NF * 1000 }
+		END {
+			for (i = 1; i <= n; i++) {
+				late = ms[i] > 5
+				if (i <= n * frac) {
+					if (ms[i] > m1) m1 = ms[i]
+					c1 += late
+					continue
+				}
+				if (ms[i] > m2) m2 = ms[i]
+				if (!late)
+					continue
+				c2++
+				t = t0 + i / rate
+				for (j = 1; j <= ns; j++)
+					if (st[j] > t - 0.1 && st[j] < t + 0.1) {
+						near++
+						break
+					}
+			}
+			printf "%.1f %d %.1f %d %d", m1, c1, m2, c2, near
+		}' $([ -s "$dir/stalls.txt" ] && echo "$dir/stalls.txt") "$1"
+}
+
 # dnsperf at a fixed rate against $1 (port), the server being $2 (pid);
 # prints "answered cpu_ticks user_ticks". With $3, every answer's latency
 # is kept (dnsperf -v) and "worst_ms answers_over_5_ms" follow.
 # dnsperf's output goes to a file, not through the shell, while it runs.
 fixed() {
-	local port=$1 pid=$2 lat=${3:-} c0 c1 u0 u1 out=$dir/dnsperf.out ans
+	local port=$1 pid=$2 lat=${3:-} c0 c1 u0 u1 out=$dir/dnsperf.out ans t0
+	rm -f "$dir/stalls.txt"
+	t0=$(date +%s.%N)
 	c0=$(cpu "$pid")
 	u0=$(ucpu "$pid")
 	dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" -l "$secs" \
@@ -33,8 +84,7 @@ fixed() {
 	fi
 	printf '%s %s %s' "$ans" $((c1 - c0)) $((u1 - u0))
 	if [ -n "$lat" ]; then
-		awk '/^> / { ms = $NF * 1000; if (ms > m) m = ms
-			if (ms > 5) n++ } END { printf " %.1f %d", m, n }' "$out"
+		lat_split "$out" "$t0" 0 | awk '{ printf " %s %s", $3, $4 }'
 	fi
 	echo
 	rm -f "$out"
