@@ -29,7 +29,14 @@
 #   - a reload under steady load (SIGHUP half way): lost queries, and
 #     from every answer's latency (dnsperf -v) the worst answer and the
 #     answers over 5 ms before the reload (the machine's noise) and
-#     from it on, and the 99.9th percentile.
+#     from it on, and the 99.9th percentile;
+#   - beside each reload run, bench/stallprobe.c: how often a thread
+#     ready to run was kept from its CPU over 3 ms, and how many of the
+#     late answers came within 100 ms of such a stall. A stall is whatever
+#     held the CPU: a kernel thread (DAMON's kdamond on this machine),
+#     the hypervisor (both CPUs at once), or a busy process at normal
+#     priority, rbldnsd's reload among them (trapline builds at
+#     SCHED_IDLE, which the probe preempts).
 # Prints a Markdown block for bench/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -309,11 +309,11 @@ static int walk(struct walk_job *j)
 /*
  * At most this much per write(2). A build writes a 200 MB snapshot beside
  * the workers; on a kernel built without preemption (CONFIG_PREEMPT_NONE,
- * Debian's cloud kernels among them) one large write into ext4 holds its
- * CPU for 4 ms and more at a time, and a worker woken there waits. Each
- * return from a small write lets the scheduler run it: measured here,
- * writing 200 MB in 128 KB pieces delayed a waiting thread by at most
- * 0.3 ms, against 4-5 ms with 1 MB and larger.
+ * as on this project's machine) one large write into ext4 holds its CPU
+ * for milliseconds at a time, and a worker woken there waits. Each return
+ * from a small write lets the scheduler run it: measured here, writing
+ * 200 MB in 128 KB pieces delayed a waiting thread by at most 0.3 ms,
+ * against 2-5 ms with pieces of 1 MB and larger.
  */
 #define SNAP_WRITE_CHUNK (128u << 10)
 
