@@ -14,29 +14,46 @@ tck=$(getconf CLK_TCK)
 cbuf=4096
 
 # The machine's own stalls while a run goes (bench/stallprobe.c):
-# stalls_start SECONDS writes them to $dir/stalls.txt in the background
-# (pid in $stalls_pid); stalls_summary prints "count worst_ms" of those
-# over 3 ms.
-stalls_start() {
-	[ -x "$dir/stallprobe" ] ||
+# stalls_build compiles the probe (at the top level, so that a failure
+# stops the script); stalls_start SECONDS runs it in the background,
+# writing $dir/stalls.txt (pid in $stalls_pid); stalls_wait removes that
+# file when the probe failed; stalls_summary prints "count worst_ms" of
+# the stalls over 3 ms, or "n/a n/a" with no probe.
+stalls_build() {
+	[ "$dir/stallprobe" -nt bench/stallprobe.c ] ||
 		cc -O2 -Wall -pthread -o "$dir/stallprobe" bench/stallprobe.c
+}
+stalls_start() {
 	"$dir/stallprobe" "$1" >"$dir/stalls.txt" &
 	stalls_pid=$!
 }
+stalls_wait() {
+	if ! wait "$stalls_pid"; then
+		echo "stallprobe failed: no stall figures for this run" >&2
+		rm -f "$dir/stalls.txt"
+	fi
+}
 stalls_summary() {
-	awk '$3 > 3 { n++; if ($3 > m) m = $3 }
-		END { printf "%d %.1f", n, m }' "$dir/stalls.txt"
+	if [ -f "$dir/stalls.txt" ]; then
+		awk '$3 > 3 { n++; if ($3 > m) m = $3 }
+			END { printf "%d %.1f", n, m }' "$dir/stalls.txt"
+	else
+		printf 'n/a n/a'
+	fi
 }
 
-# Every answer's latency from dnsperf -v output $1, of a run at $rate
+# Every answer's latency from dnsperf -v output $1, of a run of $secs s
 # begun at epoch $2, split at fraction $3 of the answers (0: all after).
 # Prints "worst1 over1 worst2 over2 near2": the worst latency (ms) and
 # the answers over 5 ms before the split and from it on, and how many of
-# the latter came within 100 ms of a stall of the machine's over 3 ms
-# ($dir/stalls.txt, when there is one). An answer's time is taken as its
-# place in the order sent over the rate, as dnsperf -v gives no times.
+# the latter came within 100 ms of a stall over 3 ms ($dir/stalls.txt;
+# n/a without it). dnsperf -v gives no times: an answer's is taken from
+# its place in the order sent, over the run's length.
 lat_split() {
-	awk -v rate="$rate" -v t0="$2" -v frac="$3" '
+	local stalls=()
+
+	[ -f "$dir/stalls.txt" ] && stalls=("$dir/stalls.txt")
+	awk -v secs="$secs" -v t0="$2" -v frac="$3" -v probed="${#stalls[@]}" '
 		FILENAME != ARGV[ARGC - 1] { if ($3 > 3) st[++ns] = $1; next }
 		/^> / { ms[++n] = $NF * 1000 }
 		END {
@@ -51,15 +68,16 @@ lat_split() {
 				if (!late)
 					continue
 				c2++
-				t = t0 + i / rate
+				t = t0 + i * secs / n
 				for (j = 1; j <= ns; j++)
 					if (st[j] > t - 0.1 && st[j] < t + 0.1) {
 						near++
 						break
 					}
 			}
-			printf "%.1f %d %.1f %d %d", m1, c1, m2, c2, near
-		}' $([ -s "$dir/stalls.txt" ] && echo "$dir/stalls.txt") "$1"
+			printf "%.1f %d %.1f %d %s", m1, c1, m2, c2,
+				probed ? near + 0 : "n/a"
+		}' "${stalls[@]}" "$1"
 }
 
 # dnsperf at a fixed rate against $1 (port), the server being $2 (pid);

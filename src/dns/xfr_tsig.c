@@ -28,6 +28,11 @@
 /* "hmac-sha256." in wire form */
 static const uint8_t alg_name[] = "\x0bhmac-sha256";
 #define ALG_LEN 13 /* with the root label */
+#define OTHER_MAX 64 /* Other Data taken in a request (bytes) */
+/* The TSIG variables (put_tsig_vars) at most: key name, class and TTL,
+ * the algorithm (only hmac-sha256 is taken), time and fudge, error and
+ * other length, other data. */
+#define TSIG_VARS_MAX (DNS_NAME_MAX + 6 + ALG_LEN + 8 + 4 + OTHER_MAX)
 
 static void put48(uint8_t *p, uint64_t v)
 {
@@ -236,7 +241,7 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 				  struct xfr_tsig *t)
 {
 	const struct xfr_tsig_key *k;
-	uint8_t hdr[DNS_HEADER_SIZE], vars[DNS_NAME_MAX * 2 + 32], mac[32];
+	uint8_t hdr[DNS_HEADER_SIZE], vars[TSIG_VARS_MAX], mac[32];
 	size_t pos = DNS_HEADER_SIZE, tsig_off, rd, rdend, macsize, olen, v;
 	unsigned qd, total, i;
 	bool comp;
@@ -278,7 +283,7 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 		return XFR_TSIG_FORMERR;
 	t->orig_id = get16(pkt + pos + macsize);
 	olen = get16(pkt + pos + macsize + 4);
-	if (pos + macsize + 6 + olen != rdend || olen > 64)
+	if (pos + macsize + 6 + olen != rdend || olen > OTHER_MAX)
 		return XFR_TSIG_FORMERR;
 	k = xfr_tsig_key_find(ks, t->rkey, t->rkey_len);
 	if (!k || t->ralg_len != ALG_LEN ||
@@ -296,6 +301,8 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 	memcpy(hdr, pkt, DNS_HEADER_SIZE);
 	put16(hdr, t->orig_id);
 	put16(hdr + 10, (uint16_t)(get16(pkt + 10) - 1));
+	/* The algorithm is hmac-sha256's (checked above): the variables
+	 * fit TSIG_VARS_MAX. */
 	v = put_tsig_vars(vars, t->rkey, t->rkey_len, t->ralg, t->ralg_len,
 			  t->rtime, t->fudge, get16(pkt + pos + macsize + 2),
 			  pkt + pos + macsize + 6, olen, false);
@@ -326,7 +333,7 @@ static int sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 		uint8_t *msg, size_t *len, size_t max, uint16_t error,
 		uint64_t when, bool other, int64_t now)
 {
-	uint8_t vars[DNS_NAME_MAX + 40], prior[2], mac[32], od[6];
+	uint8_t vars[TSIG_VARS_MAX], prior[2], mac[32], od[6];
 	size_t olen = other ? 6 : 0,
 	       need = TSIG_RR_LEN(k->name_len, ALG_LEN, 32, olen), v;
 	const uint8_t *p[4];

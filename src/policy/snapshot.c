@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -21,6 +22,7 @@
 #include "trapline/err.h"
 #include "trapline/history.h"
 #include "trapline/log.h"
+#include "tl_limits.h"
 
 #define SNAP_MAGIC "TLSNAP\0\1"
 #define SNAP_VERSION 2u
@@ -306,24 +308,14 @@ static int walk(struct walk_job *j)
 	return rc < 0 ? rc : 0;
 }
 
-/*
- * At most this much per write(2). A build writes a 200 MB snapshot beside
- * the workers; on a kernel built without preemption (CONFIG_PREEMPT_NONE,
- * as on this project's machine) one large write into ext4 holds its CPU
- * for milliseconds at a time, and a worker woken there waits. Each return
- * from a small write lets the scheduler run it: measured here, writing
- * 200 MB in 128 KB pieces delayed a waiting thread by at most 0.3 ms,
- * against 2-5 ms with pieces of 1 MB and larger.
- */
-#define SNAP_WRITE_CHUNK (128u << 10)
-
 static int write_all(int fd, const void *p, size_t n)
 {
 	const uint8_t *c = p;
 
 	while (n) {
-		ssize_t w = write(fd, c, n < SNAP_WRITE_CHUNK ? n
-							  : SNAP_WRITE_CHUNK);
+		ssize_t w = write(fd, c, n < TL_SNAP_WRITE_CHUNK
+						 ? n
+						 : TL_SNAP_WRITE_CHUNK);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -341,7 +333,10 @@ static int write_all(int fd, const void *p, size_t n)
  * back the whole new file inside rename(2): 200 MB held a CPU for up to
  * 13 ms here. Exchanging the two names does not, and the old file, now
  * at @tmp, is then unlinked (a server that maps it keeps it until it lets
- * go). Where the exchange is not supported, or @path is new, a rename.
+ * go). Where the exchange is not supported (EINVAL on some network file
+ * systems), or @path is new, a rename. Without auto_da_alloc, a power cut
+ * soon after may leave @path empty or short rather than the old file:
+ * it is then refused when loaded and built again (it is derived data).
  */
 static int publish(const char *tmp, const char *path)
 {
@@ -352,6 +347,37 @@ static int publish(const char *tmp, const char *path)
 	if (rename(tmp, path) < 0)
 		return -errno;
 	return 0;
+}
+
+/*
+ * Hold @path's directory (flock) while a build writes its temporary file
+ * and puts it in place. Two builders of one path (`trapline export`
+ * beside a running server) would otherwise write the same file, and one
+ * could truncate the old snapshot, still mapped by a server, in the
+ * moment between the other's exchange and unlink. Returns the descriptor
+ * to close, or -1 when the directory cannot be opened (creating the
+ * temporary file there then fails and says why).
+ */
+static int lock_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	int fd;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+			 slash == path ? 1 : (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	return fd;
 }
 
 /* The operator's ranges of one family (already cut by the allowlist)
@@ -478,7 +504,7 @@ int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
 	char tmp[4096];
 	pthread_t th;
 	bool threaded;
-	int fd = -1, rc, i, n;
+	int fd = -1, lockfd = -1, rc, i, n;
 
 	bulk.bulk = true; /* no why texts for a whole store */
 	/* The walkers skip an empty operator list (ranges() reads it). */
@@ -586,7 +612,15 @@ int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
 		rc = TL_ETOOLONG;
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	lockfd = lock_dir(path);
+	if (lockfd < 0)
+		log_warn("snapshot", "%s: not locked (%s); building anyway",
+			 path, strerror(errno));
+	/* A file left at @tmp (a builder killed between its exchange and
+	 * its unlink) may be the old snapshot a server still maps: unlink
+	 * it, never truncate it, and make a new one. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = -errno;
 		goto out;
@@ -624,6 +658,8 @@ int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
 			info->bytes += piece[i]->len;
 	}
 out:
+	if (lockfd >= 0)
+		close(lockfd);
 	for (i = 0; i < 3; i++) {
 		tl_free(jobs[i].keys.p);
 		tl_free(jobs[i].vals.p);

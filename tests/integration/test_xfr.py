@@ -633,7 +633,10 @@ def same_answers(d, sec, questions=None):
                              % (sec.kind, name, t, got, want))
             time.sleep(0.2)
             got = answer(d, name, t, port=sec.port)
+        # The primary asked again (raw) beside the secondary's answer:
+        # whether a difference was the primary's one answer or lasts.
         assert got == want, (sec.kind, name, t,
+                             "primary now:", d.dig(name, t, "+comments"),
                              d.dig(name, t, port=sec.port),
                              d.dig(ZONE, "AXFR", port=sec.port),
                              d.dig(ZONE, "AXFR"), sec.text())

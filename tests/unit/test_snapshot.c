@@ -7,9 +7,14 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -276,7 +281,7 @@ static void test_rebuild_replaces_the_file_in_place(void **state)
 	assert_int_equal(tl_store_open(store, TL_STORE_READ, &o, &s), 0);
 	assert_int_equal(snap_build(s, &pol, today, 7, p, &info, true), 0);
 	assert_int_equal(snap_load(p, &old), 0);
-	/* A day later 81.2.69.160 has lapsed from the list. */
+	/* Forty days on, 81.2.69.160 has lapsed from the list. */
 	assert_int_equal(snap_build(s, &pol, today + 40, 8, p, &info, true),
 			 0);
 	tl_store_close(s);
@@ -289,6 +294,68 @@ static void test_rebuild_replaces_the_file_in_place(void **state)
 	assert_int_equal(got.serial, 7);
 	assert_true(snap_lookup(old, &a, &li));
 	snap_free(old);
+	snap_free(sn);
+}
+
+struct racer {
+	const char *path;
+	int rc;
+	atomic_bool done;
+};
+
+static void *build_in_thread(void *arg)
+{
+	struct tl_store_opts o = {1ull << 30, false};
+	struct racer *r = arg;
+	struct tl_store *s;
+	int rc;
+
+	rc = tl_store_open(store, TL_STORE_READ, &o, &s);
+	if (rc == 0) {
+		rc = snap_build(s, &pol, today, 9, r->path, NULL, true);
+		tl_store_close(s);
+	}
+	r->rc = rc;
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+/* Two builders of one path take turns at writing and swapping in: while
+ * another holds the directory, a build waits, and the path keeps the
+ * snapshot it had. */
+static void test_builders_of_one_path_take_turns(void **state)
+{
+	struct racer r = {0};
+	struct snap_info got;
+	struct snap *sn;
+	struct timespec ms200 = {0, 200000000};
+	pthread_t th;
+	char p[160];
+	bool waited;
+	int dfd;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/turns.snap", dir);
+	r.path = p;
+	build_in_thread(&r);
+	assert_int_equal(r.rc, 0);
+	atomic_store(&r.done, false);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	assert_int_equal(flock(dfd, LOCK_EX), 0);
+	if (pthread_create(&th, NULL, build_in_thread, &r) != 0) {
+		close(dfd);
+		fail_msg("pthread_create");
+	}
+	nanosleep(&ms200, NULL);
+	waited = !atomic_load(&r.done); /* still at the lock */
+	close(dfd);
+	pthread_join(th, NULL);
+	assert_true(waited);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(snap_load(p, &sn), 0);
+	snap_get_info(sn, &got);
+	assert_int_equal(got.serial, 9);
 	snap_free(sn);
 }
 
@@ -623,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_damage_is_refused),
 		cmocka_unit_test(test_own_build_loads_without_a_second_read),
 		cmocka_unit_test(test_rebuild_replaces_the_file_in_place),
+		cmocka_unit_test(test_builders_of_one_path_take_turns),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_range_names),
 		cmocka_unit_test(test_bad_ranges_are_refused),
