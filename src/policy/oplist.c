@@ -455,24 +455,34 @@ out:
 	return rc;
 }
 
+int tl_flock_open(const char *path, int oflags)
+{
+	int fd = open(path, oflags | O_CLOEXEC, 0644), rc;
+
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			rc = -errno;
+			close(fd);
+			return rc;
+		}
+	}
+	return fd;
+}
+
 int tl_oplist_lock(const char *dir, int *fd)
 {
 	char path[4096];
 	int rc = path_in(path, sizeof(path), dir, TL_OPLIST_LOCK);
 
+	*fd = -1;
 	if (rc < 0)
 		return rc;
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (*fd < 0)
-		return -errno;
-	while (flock(*fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			rc = -errno;
-			close(*fd);
-			*fd = -1;
-			return rc;
-		}
-	}
+	rc = tl_flock_open(path, O_RDWR | O_CREAT);
+	if (rc < 0)
+		return rc;
+	*fd = rc;
 	return 0;
 }
 

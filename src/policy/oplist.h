@@ -119,6 +119,11 @@ int tl_oplist_load(const char *dir, struct tl_oplist *l);
 int tl_oplist_save(const char *dir, const struct tl_oplist *l);
 /* Take DATA/operator.lock exclusively (waits); *@fd to pass to unlock. */
 int tl_oplist_lock(const char *dir, int *fd);
+/* Open @path with @oflags (O_CLOEXEC added; created 0644 with O_CREAT) and
+ * hold it exclusively (flock; waits). Returns the descriptor, whose close
+ * lets go, or -errno. The operator list's lock and the snapshot
+ * builder's (its directory). */
+int tl_flock_open(const char *path, int oflags);
 void tl_oplist_unlock(int fd);
 
 /* Compile the entries active on @today (see above). */

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -355,29 +354,19 @@ static int publish(const char *tmp, const char *path)
  * beside a running server) would otherwise write the same file, and one
  * could truncate the old snapshot, still mapped by a server, in the
  * moment between the other's exchange and unlink. Returns the descriptor
- * to close, or -1 when the directory cannot be opened (creating the
- * temporary file there then fails and says why).
+ * to close, or -errno.
  */
 static int lock_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	char dir[4096];
-	int fd;
 
 	if (!slash)
 		snprintf(dir, sizeof(dir), ".");
 	else
 		snprintf(dir, sizeof(dir), "%.*s",
 			 slash == path ? 1 : (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			close(fd);
-			return -1;
-		}
-	return fd;
+	return tl_flock_open(dir, O_RDONLY | O_DIRECTORY);
 }
 
 /* The operator's ranges of one family (already cut by the allowlist)
@@ -615,7 +604,7 @@ int snap_build(struct tl_store *s, const struct tl_policy *pol, tl_day today,
 	lockfd = lock_dir(path);
 	if (lockfd < 0)
 		log_warn("snapshot", "%s: not locked (%s); building anyway",
-			 path, strerror(errno));
+			 path, tl_strerror(lockfd));
 	/* A file left at @tmp (a builder killed between its exchange and
 	 * its unlink) may be the old snapshot a server still maps: unlink
 	 * it, never truncate it, and make a new one. */
