@@ -1,9 +1,8 @@
 # bench/dnslib.sh -- helpers shared by bench/dns.sh and bench/floor.sh;
 # sourced, with $py, $dir (holding queries.txt), $rate and $secs set.
 
-free_port() {
-	"$py" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# A port free for UDP and TCP, outside the ephemeral range (why: there).
+free_port() { "$py" tests/integration/freeport.py; }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; } # clock ticks
 ucpu() { awk '{print $14}' "/proc/$1/stat"; }        # user only
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

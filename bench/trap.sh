@@ -27,9 +27,8 @@ work=bench/data/trap-work
 mkdir -p "$work"
 ulimit -n 65536 2>/dev/null || true
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# A port free for UDP and TCP, outside the ephemeral range (why: there).
+free_port() { /usr/bin/python3 tests/integration/freeport.py; }
 
 # Seconds smtp-source takes to send $msgs messages to 127.0.0.1:$1.
 send() {

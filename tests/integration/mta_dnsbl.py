@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import traceback
@@ -30,6 +29,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from conftest import BIN, Trapline  # noqa: E402
+from freeport import free_port  # noqa: E402
 from postfix_server import (HOSTNAME, TRAP_DOMAIN, PostfixServer,  # noqa: E402
                             postfix_missing, wait_for)
 
@@ -50,20 +50,6 @@ never_list = 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16
 def rev(ip):
     """The name a DNSBL client asks for @ip (IPv4) in @ZONE."""
     return ".".join(reversed(ip.split("."))) + "." + ZONE
-
-
-def free_udp_tcp_port():
-    """A port free on 127.0.0.1 for both UDP and TCP right now."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-        return port
 
 
 def dig(server, port, name, qtype="A", *opts, wait=5, tries=2):
@@ -99,16 +85,17 @@ def write_trapline_conf(path):
 
 
 class TraplineDns:
-    """`trapline dns` on 127.0.0.1 (@port 0: a free one, read from its log)."""
+    """`trapline dns` on 127.0.0.1:@port (default: a free one; the port
+    is read back from its log)."""
 
-    def __init__(self, tl, config, log_path, port=0):
+    def __init__(self, tl, config, log_path, port=None):
         self.tl = tl
         self.config = config
         self.log_path = str(log_path)
         self.log = open(self.log_path, "a+")
         self.p = subprocess.Popen(
             [BIN, "dns", "--data", tl.data, "--config", config,
-             "--listen", "127.0.0.1:%d" % port], env=tl.env, stderr=self.log)
+             "--listen", "127.0.0.1:%d" % (port or free_port())], env=tl.env, stderr=self.log)
 
         def port_in_log():
             if self.p.poll() is not None:
@@ -194,7 +181,7 @@ class Unbound:
     def __init__(self, workdir, stub_port, port=None):
         self.dir = str(workdir)
         os.makedirs(self.dir, exist_ok=True)
-        self.port = port or free_udp_tcp_port()
+        self.port = port or free_port()
         self.conf = os.path.join(self.dir, "unbound.conf")
         self.log_path = os.path.join(self.dir, "unbound.log")
         with open(self.conf, "w") as f:

@@ -37,6 +37,7 @@ import time
 import pytest
 
 from conftest import Trapline
+from freeport import free_port
 
 HOSTNAME = "mx.trapline.test"
 TRAP_DOMAIN = "trap.example.org"
@@ -47,13 +48,6 @@ POSTLOG = shutil.which("postlog") or "/usr/sbin/postlog"
 # Delivery user for the virtual domain: unprivileged, and at or above
 # Postfix's virtual_minimum_uid (100).
 VMAIL_USER = "nobody"
-
-
-def free_port():
-    """A TCP port free on 127.0.0.1 right now (a small race we accept)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def today_utc():

@@ -21,6 +21,7 @@ import time
 import pytest
 
 from conftest import BIN, ev, lines, logfile
+from freeport import loopback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -117,7 +118,7 @@ class Lists:
         cfg.write_text(body)
         self.log = logfile(tmp_path / "dns.log")
         self.dns = subprocess.Popen([BIN, "dns", "--data", tl.data, "--config", str(cfg),
-                                     "--listen", "127.0.0.1:0"], env=tl.env, stderr=self.log)
+                                     "--listen", loopback()], env=tl.env, stderr=self.log)
         self.port = wait_port(self.log, self.dns)
         # A server that never answers.
         self.silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from conftest import BIN, ev, lines, logfile
+from freeport import loopback
 
 pytestmark = pytest.mark.skipif(not shutil.which("dig"), reason="dig missing")
 
@@ -38,7 +39,7 @@ class Dns:
         cfg.write_text(body)
         self.log = logfile(tmp_path / "dns.log")
         self.p = subprocess.Popen([BIN, "dns", "--data", tl.data, "--config",
-                                   str(cfg), "--listen", "127.0.0.1:0"],
+                                   str(cfg), "--listen", loopback()],
                                   env=tl.env, stderr=self.log)
         end = time.time() + 30
         self.port = None
@@ -344,7 +345,7 @@ def test_serve_runs_trap_and_dns_together(tl, tmp_path):
     import smtplib
     cfg = tmp_path / "serve.conf"
     cfg.write_text("[trap]\nlisten = 127.0.0.1:0\ndomains = trap.example.org\n"
-                   "tls = no\n[dns]\nlisten = 127.0.0.1:0\nzone = bl.test\n")
+                   "tls = no\n[dns]\nlisten = %s\nzone = bl.test\n" % loopback())
     log = logfile(tmp_path / "serve.log")
     p = subprocess.Popen([BIN, "serve", "--data", tl.data, "--config", str(cfg)],
                          env=tl.env, stderr=log)
@@ -395,7 +396,7 @@ def test_rbldnsd_syntax_zone_answers_as_rbldnsd(tl, tmp_path):
     cfg.write_text("[dns]\nzone = bl.test\ndataset = extra.test:ip4set:%s\n" % data)
     log = logfile(tmp_path / "dns.log")
     p = subprocess.Popen([BIN, "dns", "--data", tl.data, "--config", str(cfg),
-                          "--listen", "127.0.0.1:0"], env=tl.env, stderr=log)
+                          "--listen", loopback()], env=tl.env, stderr=log)
     rport = None
     r = None
     try:
@@ -452,8 +453,8 @@ def test_dataset_files_are_loaded_again_when_they_change(tl, tmp_path, command):
     data = tmp_path / "extra.ip4set"
     data.write_text(":127.0.0.2:first\n192.0.2.1\n")
     cfg = tmp_path / "dns.conf"
-    cfg.write_text("[trap]\nlisten =\n[dns]\nlisten = 127.0.0.1:0\nzone = bl.test\n"
-                   "dataset = extra.test:ip4set:%s\n" % data)
+    cfg.write_text("[trap]\nlisten =\n[dns]\nlisten = %s\nzone = bl.test\n"
+                   "dataset = extra.test:ip4set:%s\n" % (loopback(), data))
     log = logfile(tmp_path / "dns.log")
     p = subprocess.Popen([BIN, command, "--data", tl.data, "--config", str(cfg)],
                          env=tl.env, stderr=log)

@@ -11,13 +11,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 
 import pytest
 
 from conftest import BIN, ev, lines
+from freeport import free_port
 
 EVENTS = lines(
     ev("2026-11-26T10:00:00Z", "81.2.69.160"),
@@ -30,14 +30,6 @@ EVENTS = lines(
 LISTED = {"81.2.69.160": ["127.0.0.2", "127.0.0.4"],
           "81.2.69.170": ["127.0.0.5"],
           "2a02:c7f::1": ["127.0.0.3"]}
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def reverse(ip):

@@ -19,6 +19,7 @@ import zlib
 import pytest
 
 from conftest import BIN, ev, lines, logfile
+from freeport import loopback
 from test_export import in_netns, reverse as rev, start_rbldnsd
 
 EVENTS = lines(
@@ -35,11 +36,11 @@ class Dns:
     def __init__(self, tl, tmp_path, cmd="dns"):
         cfg = tmp_path / "dns.conf"
         cfg.write_text("[dns]\nzone = bl.test\nworkers = 2\nrefresh = 3600\n"
-                       "listen = 127.0.0.1:0\n[trap]\nlisten =\n")
+                       "listen = %s\n[trap]\nlisten =\n" % loopback())
         self.log = logfile(tmp_path / (cmd + ".log"))
         args = [BIN, cmd, "--data", tl.data, "--config", str(cfg)]
         if cmd == "dns":
-            args += ["--listen", "127.0.0.1:0"]
+            args += ["--listen", loopback()]
         self.p = subprocess.Popen(args, env=tl.env, stderr=self.log)
         end = time.time() + 30
         self.port = None

@@ -23,6 +23,7 @@ import time
 import pytest
 
 from conftest import BIN, ev, lines
+from freeport import free_port, loopback
 
 pytestmark = pytest.mark.skipif(not shutil.which("dig"), reason="dig missing")
 
@@ -39,24 +40,6 @@ MORE = lines(
     ev("2026-11-26T11:00:00Z", "2a02:c7f::2"),
 )
 ZONE = "bl.test"
-
-
-def free_port():
-    """A port free on 127.0.0.1 for both UDP and TCP (for a secondary)."""
-    for _ in range(50):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            s.close()
-            t.close()
-    raise RuntimeError("no free port")
 
 
 def rev4(ip):
@@ -86,7 +69,7 @@ class Primary:
         self.mark = self.log.tell()
         self.p = subprocess.Popen([BIN, "dns", "--data", self.tl.data,
                                    "--config", str(self.cfg), "--listen",
-                                   "127.0.0.1:0"],
+                                   loopback()],
                                   env=self.tl.env, stderr=self.log)
         self.port = None
         self.wait_log(r"listening on port (\d+)")
