@@ -113,8 +113,7 @@ reload_run() {
 	local f="$dir/latency-$1.txt" lost t0 split
 	stalls_start "$((secs + 1))"
 	t0=$(date +%s.%N)
-	dnsperf -s 127.0.0.1 -p "$1" -d "$dir/queries.txt" -l "$secs" \
-		-Q "$rate" -q 500 -b "$cbuf" -v >"$f" 2>&1
+	dnsperf_fixed "$1" "$f" -v
 	stalls_wait
 	lost=$(awk '/Queries lost/ {print $3}' "$f")
 	split=$(lat_split "$f" "$t0" 0.45)

@@ -79,6 +79,15 @@ lat_split() {
 		}' "${stalls[@]}" "$1"
 }
 
+# dnsperf at $rate for $secs against $1 (port), its output to file $2;
+# further dnsperf options after those.
+dnsperf_fixed() {
+	local port=$1 out=$2
+	shift 2
+	dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" -l "$secs" \
+		-Q "$rate" -q 500 -b "$cbuf" "$@" >"$out" 2>&1
+}
+
 # dnsperf at a fixed rate against $1 (port), the server being $2 (pid);
 # prints "answered cpu_ticks user_ticks". With $3, every answer's latency
 # is kept (dnsperf -v) and "worst_ms answers_over_5_ms" follow.
@@ -89,8 +98,7 @@ fixed() {
 	t0=$(date +%s.%N)
 	c0=$(cpu "$pid")
 	u0=$(ucpu "$pid")
-	dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" -l "$secs" \
-		-Q "$rate" -q 500 -b "$cbuf" ${lat:+-v} >"$out" 2>&1 || true
+	dnsperf_fixed "$port" "$out" ${lat:+-v} || true
 	c1=$(cpu "$pid")
 	u1=$(ucpu "$pid")
 	ans=$(awk '/Queries completed/ {print $3}' "$out")
