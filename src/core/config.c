@@ -167,10 +167,11 @@ static const struct key keys[] = {
 	 "milliseconds while it runs"},
 	{"dns", "tsig_key", K_STR, OFF(dns_tsig_key), "",
 	 "TSIG keys (RFC 8945) transfers must be signed with, one or more "
-	 "NAME:hmac-sha256:BASE64 items (at most 16, distinct names); an "
-	 "answer is signed with the key its query named, a NOTIFY with the "
-	 "key its target names (notify ADDR:PORT/KEYNAME) or the first. "
-	 "Empty: no TSIG"},
+	 "NAME:ALGORITHM:BASE64 items (at most 16, distinct names), "
+	 "ALGORITHM one of hmac-sha256, hmac-sha512, hmac-sha384, "
+	 "hmac-sha224, hmac-sha1; an answer is signed with the key its "
+	 "query named, a NOTIFY with the key its target names (notify "
+	 "ADDR:PORT/KEYNAME) or the first. Empty: no TSIG"},
 	{"dns", "txt", K_STR, OFF(dns_txt),
 	 "Listed: %k source since %f, last seen %l; see "
 	 "https://example.org/ip/$",

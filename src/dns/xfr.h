@@ -42,7 +42,7 @@ struct dns_xfr_setup {
 	const char *notify;   /* [dns] notify: ADDR:PORT items; "" = none */
 	unsigned keep;        /* serial changes a journal keeps (count) */
 	uint64_t max_bytes;   /* bytes a journal keeps */
-	const char *tsig_key; /* [dns] tsig_key: NAME:hmac-sha256:BASE64
+	const char *tsig_key; /* [dns] tsig_key: NAME:ALGORITHM:BASE64
 			       * items, or "": transfers need no TSIG */
 };
 

@@ -143,10 +143,14 @@ int xfr_msg_add_name(struct xfr_msg *m, const struct dnsbl_zones *z,
 
 /* ---- TSIG, RFC 8945 (xfr_tsig.c) -------------------------------------- */
 
-/* A key of [dns] tsig_key, HMAC-SHA256. */
+/* The longest MAC of the algorithms taken (HMAC-SHA512), bytes. */
+#define XFR_TSIG_MAC_MAX 64
+
+/* A key of [dns] tsig_key. */
 struct xfr_tsig_key {
 	uint8_t name[DNS_NAME_MAX]; /* wire form, lower case */
 	size_t name_len;
+	unsigned alg;               /* its HMAC: an index in xfr_tsig.c */
 	uint8_t secret[128];        /* bytes */
 	size_t secret_len;
 };
@@ -165,7 +169,7 @@ struct xfr_tsig_keys {
 /* One signed exchange: the MAC to chain the next message to. */
 struct xfr_tsig {
 	const struct xfr_tsig_key *key; /* the request's, when one of ours */
-	uint8_t mac[32];
+	uint8_t mac[XFR_TSIG_MAC_MAX];
 	size_t mac_len;     /* 0: none yet (signing a request: NOTIFY) */
 	uint16_t orig_id;   /* of the request */
 	uint16_t fudge;     /* of the request (s) */
@@ -177,7 +181,9 @@ struct xfr_tsig {
 	uint64_t rtime;     /* its Time Signed */
 };
 
-/* Parse "NAME:hmac-sha256:BASE64". Returns 0 or TL_ESYNTAX. */
+/* Parse "NAME:ALGORITHM:BASE64", ALGORITHM one of hmac-sha1, hmac-sha224,
+ * hmac-sha256, hmac-sha384, hmac-sha512 (RFC 8945 6; any case). Returns
+ * 0 or TL_ESYNTAX. */
 int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k);
 
 /* Parse a list of keys, separated by commas or blanks, into @ks; names
@@ -197,7 +203,7 @@ enum xfr_tsig_res {
 				  * is set, @t->key the key */
 	XFR_TSIG_FORMERR = 2,    /* a TSIG, malformed */
 	XFR_TSIG_BADSIG = 16,    /* a key of ours, a MAC that does not check */
-	XFR_TSIG_BADKEY = 17,    /* a key we do not hold, or another algorithm */
+	XFR_TSIG_BADKEY = 17,    /* a key we do not hold, or not its algorithm */
 	XFR_TSIG_BADTIME = 18,   /* a good MAC, out of time: @t is set */
 	XFR_TSIG_BADTRUNC = 22,  /* a good MAC cut shorter than we take, in
 				  * time: @t is set */

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* xfr_tsig.c -- TSIG (RFC 8945) with HMAC-SHA256 for zone transfers,
- * NOTIFY and the SOA queries secondaries send before a transfer
+/* xfr_tsig.c -- TSIG (RFC 8945) for zone transfers, NOTIFY and the SOA
+ * queries secondaries send before a transfer
  *
- * The keys of [dns] tsig_key. A signed query is checked (MAC and time)
- * against the key it names;
+ * The keys of [dns] tsig_key, each with its HMAC: SHA-256 (the one RFC
+ * 8945 6 recommends), SHA-1 (which it requires implementations to take),
+ * SHA-224, SHA-384 or SHA-512. A signed query is checked (MAC and time)
+ * against the key it names, in that key's algorithm;
  * every message of the answer is signed (RFC 8945 5.3.1 allows signing
  * only every hundredth; every one is simpler and costs little next to a
  * 16 KiB message). HMAC through OpenSSL's EVP_MAC.
@@ -25,14 +27,32 @@
 #define CLASS_ANY 255
 #define FUDGE 300 /* seconds of clock difference accepted (RFC 8945 10) */
 
-/* "hmac-sha256." in wire form */
-static const uint8_t alg_name[] = "\x0bhmac-sha256";
-#define ALG_LEN 13 /* with the root label */
+/* The algorithms a key may have (RFC 8945 6); HMAC-MD5 and the
+ * truncated variants are not taken. */
+static const struct alg {
+	const char *wire;   /* its name in wire form (the text after the
+			     * length byte is the name in tsig_key) */
+	const char *digest; /* OpenSSL's name of the hash */
+	size_t mac_len;     /* bytes of the HMAC */
+} algs[] = {
+	{"\x09hmac-sha1", "SHA1", 20},
+	{"\x0bhmac-sha224", "SHA224", 28},
+	{"\x0bhmac-sha256", "SHA256", 32},
+	{"\x0bhmac-sha384", "SHA384", 48},
+	{"\x0bhmac-sha512", "SHA512", 64},
+};
+#define NALGS (sizeof(algs) / sizeof(algs[0]))
+#define ALG_MAX 13 /* the longest name in wire form, root label included */
 #define OTHER_MAX 64 /* Other Data taken in a request (bytes) */
 /* The TSIG variables (put_tsig_vars) at most: key name, class and TTL,
- * the algorithm (only hmac-sha256 is taken), time and fudge, error and
- * other length, other data. */
-#define TSIG_VARS_MAX (DNS_NAME_MAX + 6 + ALG_LEN + 8 + 4 + OTHER_MAX)
+ * the algorithm (one of ours), time and fudge, error and other length,
+ * other data. */
+#define TSIG_VARS_MAX (DNS_NAME_MAX + 6 + ALG_MAX + 8 + 4 + OTHER_MAX)
+
+static size_t alg_len(const struct alg *a)
+{
+	return (size_t)a->wire[0] + 2; /* length byte, name, root label */
+}
 
 static void put48(uint8_t *p, uint64_t v)
 {
@@ -126,8 +146,16 @@ int xfr_tsig_key_parse(const char *text, struct xfr_tsig_key *k)
 	int n;
 
 	memset(k, 0, sizeof(*k));
-	if (!c2 || (size_t)(c2 - c1 - 1) != 11 ||
-	    strncasecmp(c1 + 1, "hmac-sha256", 11) != 0)
+	if (!c2)
+		return TL_ESYNTAX;
+	for (k->alg = 0; k->alg < NALGS; k->alg++) {
+		const char *w = algs[k->alg].wire;
+
+		if ((size_t)(c2 - c1 - 1) == (size_t)w[0] &&
+		    strncasecmp(c1 + 1, w + 1, (size_t)w[0]) == 0)
+			break;
+	}
+	if (k->alg == NALGS)
 		return TL_ESYNTAX;
 	if (dns_name_from_text(text, (size_t)(c1 - text), k->name,
 			       &k->name_len) < 0)
@@ -173,7 +201,9 @@ int xfr_tsig_keys_parse(const char *list, struct xfr_tsig_keys *ks)
 		if (xfr_tsig_key_parse(one, k) < 0) {
 			OPENSSL_cleanse(one, sizeof(one));
 			log_error("dns", "[dns] tsig_key, key %u: want "
-				  "NAME:hmac-sha256:BASE64", ks->n + 1);
+				  "NAME:ALGORITHM:BASE64, ALGORITHM one of "
+				  "hmac-sha256, hmac-sha512, hmac-sha384, "
+				  "hmac-sha224, hmac-sha1", ks->n + 1);
 			return TL_ESYNTAX;
 		}
 		OPENSSL_cleanse(one, sizeof(one));
@@ -199,10 +229,13 @@ const struct xfr_tsig_key *xfr_tsig_key_find(const struct xfr_tsig_keys *ks,
 	return NULL;
 }
 
-/* HMAC-SHA256 over the pieces @p[i] of @n[i] bytes. */
+/* @k's HMAC over the pieces @p[i] of @n[i] bytes, into @out (its
+ * algorithm's mac_len bytes). */
 static int hmac(const struct xfr_tsig_key *k, const uint8_t *const *p,
-		const size_t *n, unsigned parts, uint8_t out[32])
+		const size_t *n, unsigned parts,
+		uint8_t out[XFR_TSIG_MAC_MAX])
 {
+	const struct alg *a = &algs[k->alg];
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
 	OSSL_PARAM params[2];
@@ -211,12 +244,13 @@ static int hmac(const struct xfr_tsig_key *k, const uint8_t *const *p,
 	int ok;
 
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-						     (char *)"SHA256", 0);
+						     (char *)a->digest, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	ok = ctx && EVP_MAC_init(ctx, k->secret, k->secret_len, params);
 	for (i = 0; ok && i < parts; i++)
 		ok = EVP_MAC_update(ctx, p[i], n[i]);
-	ok = ok && EVP_MAC_final(ctx, out, &outl, 32) && outl == 32;
+	ok = ok && EVP_MAC_final(ctx, out, &outl, XFR_TSIG_MAC_MAX) &&
+	     outl == a->mac_len;
 	EVP_MAC_CTX_free(ctx);
 	EVP_MAC_free(mac);
 	return ok ? 0 : TL_EINVAL;
@@ -241,7 +275,9 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 				  struct xfr_tsig *t)
 {
 	const struct xfr_tsig_key *k;
-	uint8_t hdr[DNS_HEADER_SIZE], vars[TSIG_VARS_MAX], mac[32];
+	const struct alg *a;
+	uint8_t hdr[DNS_HEADER_SIZE], vars[TSIG_VARS_MAX],
+		mac[XFR_TSIG_MAC_MAX];
 	size_t pos = DNS_HEADER_SIZE, tsig_off, rd, rdend, macsize, olen, v;
 	unsigned qd, total, i;
 	bool comp;
@@ -286,23 +322,25 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 	if (pos + macsize + 6 + olen != rdend || olen > OTHER_MAX)
 		return XFR_TSIG_FORMERR;
 	k = xfr_tsig_key_find(ks, t->rkey, t->rkey_len);
-	if (!k || t->ralg_len != ALG_LEN ||
-	    memcmp(t->ralg, alg_name, ALG_LEN) != 0)
+	a = k ? &algs[k->alg] : NULL;
+	if (!k || t->ralg_len != alg_len(a) ||
+	    memcmp(t->ralg, a->wire, alg_len(a)) != 0)
 		return XFR_TSIG_BADKEY;
 	t->key = k;
 	/* RFC 8945 5.2.2.1: longer than the HMAC, or shorter than half of
-	 * it, is malformed. A MAC truncated to 16 bytes or more is checked
-	 * (as far as it goes) and the time too, before it is refused as
-	 * shorter than we take (5.2: key, MAC, time, then truncation). */
-	if (macsize > 32 || macsize < 16)
+	 * it or than 10 bytes, is malformed. A MAC truncated no further is
+	 * checked (as far as it goes) and the time too, before it is
+	 * refused as shorter than we take (5.2: key, MAC, time, then
+	 * truncation). */
+	if (macsize > a->mac_len || macsize < a->mac_len / 2 || macsize < 10)
 		return XFR_TSIG_FORMERR;
 	/* RFC 8945 4.3.3: the message without its TSIG, the original ID,
 	 * ARCOUNT one less; then the TSIG variables. */
 	memcpy(hdr, pkt, DNS_HEADER_SIZE);
 	put16(hdr, t->orig_id);
 	put16(hdr + 10, (uint16_t)(get16(pkt + 10) - 1));
-	/* The algorithm is hmac-sha256's (checked above): the variables
-	 * fit TSIG_VARS_MAX. */
+	/* The algorithm is one of ours (checked above): the variables fit
+	 * TSIG_VARS_MAX. */
 	v = put_tsig_vars(vars, t->rkey, t->rkey_len, t->ralg, t->ralg_len,
 			  t->rtime, t->fudge, get16(pkt + pos + macsize + 2),
 			  pkt + pos + macsize + 6, olen, false);
@@ -321,7 +359,7 @@ enum xfr_tsig_res xfr_tsig_verify(const struct xfr_tsig_keys *ks,
 	if ((int64_t)t->rtime > now + t->fudge ||
 	    (int64_t)t->rtime < now - (int64_t)t->fudge)
 		return XFR_TSIG_BADTIME;
-	if (macsize < 32)
+	if (macsize < a->mac_len)
 		return XFR_TSIG_BADTRUNC;
 	return XFR_TSIG_OK;
 }
@@ -333,9 +371,11 @@ static int sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 		uint8_t *msg, size_t *len, size_t max, uint16_t error,
 		uint64_t when, bool other, int64_t now)
 {
-	uint8_t vars[TSIG_VARS_MAX], prior[2], mac[32], od[6];
+	const struct alg *a = &algs[k->alg];
+	uint8_t vars[TSIG_VARS_MAX], prior[2], mac[XFR_TSIG_MAC_MAX], od[6];
 	size_t olen = other ? 6 : 0,
-	       need = TSIG_RR_LEN(k->name_len, ALG_LEN, 32, olen), v;
+	       need = TSIG_RR_LEN(k->name_len, alg_len(a), a->mac_len, olen),
+	       v;
 	const uint8_t *p[4];
 	size_t n[4];
 	unsigned parts = 0;
@@ -354,18 +394,20 @@ static int sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 	n[parts++] = *len;
 	/* RFC 8945 5.3.1: messages after the first of an answer cover the
 	 * prior MAC, the message and the timers only. */
-	v = put_tsig_vars(vars, k->name, k->name_len, alg_name, ALG_LEN, when,
-			  FUDGE, error, od, olen, t->signed_one);
+	v = put_tsig_vars(vars, k->name, k->name_len, (const uint8_t *)a->wire,
+			  alg_len(a), when, FUDGE, error, od, olen,
+			  t->signed_one);
 	p[parts] = vars;
 	n[parts++] = v;
 	if (hmac(k, p, n, parts, mac) < 0)
 		return TL_EINVAL;
 	/* the original ID is the message's */
-	*len += put_tsig_rr(msg + *len, k->name, k->name_len, alg_name, ALG_LEN,
-			    when, mac, 32, get16(msg), error, od, olen);
+	*len += put_tsig_rr(msg + *len, k->name, k->name_len,
+			    (const uint8_t *)a->wire, alg_len(a), when, mac,
+			    a->mac_len, get16(msg), error, od, olen);
 	put16(msg + 10, (uint16_t)(get16(msg + 10) + 1));
-	memcpy(t->mac, mac, 32);
-	t->mac_len = 32;
+	memcpy(t->mac, mac, a->mac_len);
+	t->mac_len = a->mac_len;
 	t->signed_one = true;
 	return 0;
 }
@@ -391,7 +433,8 @@ int xfr_tsig_error(enum xfr_tsig_res res, struct xfr_tsig *t, uint8_t *msg,
 	     (q += 4) > *len))
 		return TL_EINVAL;
 	need = res == XFR_TSIG_FORMERR ? 0
-	       : sig ? TSIG_RR_LEN(k->name_len, ALG_LEN, 32,
+	       : sig ? TSIG_RR_LEN(k->name_len, alg_len(&algs[k->alg]),
+				   algs[k->alg].mac_len,
 				   res == XFR_TSIG_BADTIME ? 6 : 0)
 		     : TSIG_RR_LEN(t->rkey_len, t->ralg_len, 0, 0);
 	if (q + need > max)

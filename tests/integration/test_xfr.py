@@ -475,8 +475,7 @@ class Secondary:
     def __init__(self, kind, tmp_path, port, primary_port, key=None,
                  zone=ZONE):
         self.kind, self.port = kind, port
-        kname = key and key.split(":")[0]
-        ksecret = key and key.split(":")[2]
+        kname, kalg, ksecret = key.split(":") if key else (None,) * 3
         self.dir = tmp_path / (kind + ("" if zone == ZONE else "-" + zone))
         self.dir.mkdir()
         self.logpath = self.dir / "log"
@@ -486,7 +485,7 @@ class Secondary:
             keyconf = f"""
 key:
   - id: {kname}
-    algorithm: hmac-sha256
+    algorithm: {kalg}
     secret: {ksecret}
 """ if key else ""
             keyref = f"\n    key: {kname}" if key else ""
@@ -526,7 +525,7 @@ zone:
             keyconf = f"""
 key:
     name: "{kname}"
-    algorithm: hmac-sha256
+    algorithm: {kalg}
     secret: "{ksecret}"
 """ if key else ""
             (self.dir / "nsd.conf").write_text(keyconf + f"""
@@ -627,20 +626,47 @@ def same_answers(d, sec, questions=None):
 
 KEY = "xfr.key:hmac-sha256:" + base64.b64encode(bytes(range(32))).decode()
 KEY2 = "sec2.key:hmac-sha256:" + base64.b64encode(bytes(range(5, 37))).decode()
+# The HMACs a key may have (RFC 8945 6).
+ALGS = ("hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384",
+        "hmac-sha512")
 
 
-@pytest.mark.parametrize("kind,tsig", [("knot", False), ("nsd", False),
-                                       ("knot", True), ("nsd", True)])
+def test_tsig_every_algorithm(primary):
+    """A key of each algorithm: a transfer signed with it is served, and
+    dig checks every answer's MAC in that algorithm; a request naming a
+    key in an algorithm the key does not have gets BADKEY."""
+    keys = ["k%d.key:%s:%s" % (i, alg, base64.b64encode(
+        bytes(range(i, i + 20 + 4 * i))).decode())
+        for i, alg in enumerate(ALGS)]
+    d = primary(extra="tsig_key = %s\n" % " ".join(keys))
+    for key in keys:
+        name, alg, secret = key.split(":")
+        out = d.dig("-y", "%s:%s:%s" % (alg, name, secret), ZONE, "AXFR")
+        rr = records(out)
+        assert rr and rr[0][2] == "SOA" and rr[-1][2] == "SOA", (alg, out)
+        assert "Transfer failed" not in out and "verify" not in out, out
+        out = d.dig("-y", "%s:%s:%s" % (alg, name, secret), ZONE, "SOA")
+        assert "status: NOERROR" in out and "TSIG PSEUDOSECTION" in out
+        assert re.search(r"\sTSIG\s+%s\.\s" % alg, out, re.I), out
+    name, alg, secret = keys[0].split(":")
+    out = d.dig("-y", "hmac-sha512:%s:%s" % (name, secret), ZONE, "SOA")
+    assert "status: NOTAUTH" in out and "BADKEY" in out, out
+    assert d.stop() == 0
+
+
+@pytest.mark.parametrize("kind,alg", [
+    ("knot", None), ("nsd", None), ("knot", "hmac-sha256"),
+    ("nsd", "hmac-sha256"), ("knot", "hmac-sha512"), ("nsd", "hmac-sha1")])
 def test_secondary_transfers_and_follows_by_ixfr(primary, tmp_path, kind,
-                                                 tsig):
+                                                 alg):
     if not shutil.which("knotd" if kind == "knot" else "nsd"):
         pytest.skip(kind + " missing (scripts/install-deps)")
     sport = free_port()
-    # With TSIG: two keys, the secondary's the second, which its NOTIFY
-    # must be signed with (it refuses another).
-    key = KEY2 if tsig else None
-    d = primary(notify="127.0.0.1:%d%s" % (sport, "/sec2.key" if tsig else ""),
-                extra="tsig_key = %s %s\n" % (KEY, KEY2) if key else "")
+    # With TSIG: two keys, the secondary's the second (in @alg), which
+    # its NOTIFY must be signed with (it refuses another).
+    key = alg and KEY2.replace("hmac-sha256", alg)
+    d = primary(notify="127.0.0.1:%d%s" % (sport, "/sec2.key" if alg else ""),
+                extra="tsig_key = %s %s\n" % (KEY, key) if key else "")
     s0 = d.serial()
     sec = Secondary(kind, tmp_path, sport, d.port, key=key)
     try:

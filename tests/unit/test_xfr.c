@@ -507,6 +507,62 @@ static void test_tsig(void **state)
 	assert_true(signed_len > n);
 }
 
+/* Each algorithm a key may have: its MAC is that HMAC's length, and
+ * truncation is bounded by it (half, and 10 bytes at least); a request
+ * naming the key in another algorithm gets BADKEY. */
+static void test_tsig_algorithms(void **state)
+{
+	static const struct {
+		const char *name;
+		unsigned mac_len, min;
+	} algs[] = {
+		{"hmac-sha1", 20, 10},   {"HMAC-SHA224", 28, 14},
+		{"hmac-sha256", 32, 16}, {"hmac-sha384", 48, 24},
+		{"hmac-sha512", 64, 32},
+	};
+	struct xfr_tsig_key k, other;
+	struct xfr_tsig_keys ks, kos;
+	struct xfr_tsig t, v;
+	uint8_t p[1024], q[1024];
+	char text[128];
+	size_t i, n, m;
+
+	(void)state;
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		snprintf(text, sizeof(text), "xfr.key:%s:c2VjcmV0c2VjcmV0",
+			 algs[i].name);
+		assert_int_equal(xfr_tsig_key_parse(text, &k), 0);
+		ks = one_key(&k);
+		t = (struct xfr_tsig){0};
+		n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
+		assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, sizeof(p), 1000),
+				 0);
+		assert_int_equal(t.mac_len, algs[i].mac_len);
+		assert_int_equal(xfr_tsig_verify(&ks, p, n, 1000, &v),
+				 XFR_TSIG_OK);
+		assert_int_equal(v.mac_len, algs[i].mac_len);
+		/* The same name and secret in the next algorithm: BADKEY. */
+		snprintf(text, sizeof(text), "xfr.key:%s:c2VjcmV0c2VjcmV0",
+			 algs[(i + 1) % 5].name);
+		assert_int_equal(xfr_tsig_key_parse(text, &other), 0);
+		kos = one_key(&other);
+		assert_int_equal(xfr_tsig_verify(&kos, p, n, 1000, &v),
+				 XFR_TSIG_BADKEY);
+		memcpy(q, p, n);
+		m = cut_mac(q, n, algs[i].min);
+		assert_int_equal(xfr_tsig_verify(&ks, q, m, 1000, &v),
+				 XFR_TSIG_BADTRUNC);
+		memcpy(q, p, n);
+		m = cut_mac(q, n, algs[i].min - 1);
+		assert_int_equal(xfr_tsig_verify(&ks, q, m, 1000, &v),
+				 XFR_TSIG_FORMERR);
+	}
+	assert_int_equal(xfr_tsig_key_parse("k:hmac-sha1x:c2VjcmV0", &k),
+			 TL_ESYNTAX);
+	assert_int_equal(xfr_tsig_key_parse("k:hmac-sha:c2VjcmV0", &k),
+			 TL_ESYNTAX);
+}
+
 /* RFC 8945 5.2: a truncated MAC is checked as far as it goes, then the
  * time, and only then refused as too short (BADTRUNC), signed (5.3.2). */
 static void test_tsig_truncated(void **state)
@@ -838,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_tsig),
 		cmocka_unit_test(test_tsig_keys),
 		cmocka_unit_test(test_tsig_truncated),
+		cmocka_unit_test(test_tsig_algorithms),
 		cmocka_unit_test(test_journal_diff),
 		cmocka_unit_test(test_range_names_diff),
 	};
