@@ -14,8 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -264,37 +271,106 @@ static void test_own_build_loads_without_a_second_read(void **state)
 /* A rebuild puts the new file in the old one's place: the path then holds
  * the new build, nothing is left beside it, and a server still mapping
  * the old file answers from it until it lets go. */
-static void test_rebuild_replaces_the_file_in_place(void **state)
+/*
+ * Build DIR/@name, map it, build it again forty days on (when
+ * 81.2.69.160 has lapsed), and check: no temporary file left, the path
+ * has the new snapshot, the old mapping still answers from the old one.
+ * Returns 0, or the number of the check that failed (so that a child
+ * process can say it).
+ */
+static int rebuild_and_check(const char *name)
 {
 	struct tl_store_opts o = {1ull << 30, false};
 	struct snap_info info, got;
 	struct snap_listing li;
 	struct tl_store *s;
-	struct snap *old, *sn;
+	struct snap *old = NULL, *sn = NULL;
 	struct tl_ip a = ip_of("81.2.69.160");
 	struct stat sb;
 	char p[160], tmp[170];
+	int bad = 0;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
+	if (tl_store_open(store, TL_STORE_READ, &o, &s) != 0)
+		return 1;
+	if (snap_build(s, &pol, today, 7, p, &info, true) != 0)
+		bad = 2;
+	else if (snap_load(p, &old) != 0)
+		bad = 3;
+	else if (snap_build(s, &pol, today + 40, 8, p, &info, true) != 0)
+		bad = 4;
+	tl_store_close(s);
+	if (!bad && stat(tmp, &sb) == 0)
+		bad = 5;
+	else if (!bad && snap_load(p, &sn) != 0)
+		bad = 6;
+	if (!bad) {
+		snap_get_info(sn, &got);
+		if (got.serial != 8 || snap_lookup(sn, &a, &li))
+			bad = 7;
+		snap_get_info(old, &got);
+		if (!bad && (got.serial != 7 || !snap_lookup(old, &a, &li)))
+			bad = 8;
+	}
+	if (old)
+		snap_free(old);
+	if (sn)
+		snap_free(sn);
+	return bad;
+}
+
+static void test_rebuild_replaces_the_file_in_place(void **state)
+{
+	(void)state;
+	assert_int_equal(rebuild_and_check("again.snap"), 0);
+}
+
+/* Make renameat2(2) fail with EINVAL in this process, as on a file
+ * system without RENAME_EXCHANGE. Returns 0 or -1. */
+static int refuse_renameat2(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_renameat2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/* Where the exchange is refused (EINVAL: some network file systems), a
+ * rebuild falls back to rename and comes out the same. Run in a child,
+ * which first checks that the exchange is refused there. */
+static void test_rebuild_without_exchange(void **state)
+{
+	char a[160], b[160];
+	int st;
+	pid_t pid;
 
 	(void)state;
-	snprintf(p, sizeof(p), "%s/again.snap", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
-	assert_int_equal(tl_store_open(store, TL_STORE_READ, &o, &s), 0);
-	assert_int_equal(snap_build(s, &pol, today, 7, p, &info, true), 0);
-	assert_int_equal(snap_load(p, &old), 0);
-	/* Forty days on, 81.2.69.160 has lapsed from the list. */
-	assert_int_equal(snap_build(s, &pol, today + 40, 8, p, &info, true),
-			 0);
-	tl_store_close(s);
-	assert_int_equal(stat(tmp, &sb), -1);
-	assert_int_equal(snap_load(p, &sn), 0);
-	snap_get_info(sn, &got);
-	assert_int_equal(got.serial, 8);
-	assert_false(snap_lookup(sn, &a, &li));
-	snap_get_info(old, &got);
-	assert_int_equal(got.serial, 7);
-	assert_true(snap_lookup(old, &a, &li));
-	snap_free(old);
-	snap_free(sn);
+	snprintf(a, sizeof(a), "%s/xa", dir);
+	snprintf(b, sizeof(b), "%s/xb", dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0 || close(fd) < 0 || refuse_renameat2() < 0)
+			_exit(20);
+		if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE) == 0 ||
+		    errno != EINVAL)
+			_exit(21);
+		_exit(rebuild_and_check("noexchange.snap"));
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 struct racer {
@@ -690,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_damage_is_refused),
 		cmocka_unit_test(test_own_build_loads_without_a_second_read),
 		cmocka_unit_test(test_rebuild_replaces_the_file_in_place),
+		cmocka_unit_test(test_rebuild_without_exchange),
 		cmocka_unit_test(test_builders_of_one_path_take_turns),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_range_names),
