@@ -19,7 +19,10 @@
 #   null, single       recvfrom + sendto per query, as rbldnsd does I/O
 #                      (and with its 64 KiB receive buffer);
 #   null, batched      recvmmsg + sendmmsg with the same 250 µs wait, as
-#                      trapline does I/O, and again with no wait.
+#                      trapline does I/O, and again with no wait;
+# and, for each W in the environment's WAITS (e.g. WAITS="500 1000";
+# default none), trapline with udp_wait = W and the null server batching
+# with a W µs wait: what a longer coalescing wait saves, and costs.
 # The null servers answer each query with itself, REFUSED: what they cost
 # is the kernel's per-datagram work plus a header fix, the floor under
 # any server doing its I/O that way. For each: CPU per answered query
@@ -47,24 +50,31 @@ for f in queries.txt bl.rbl dns.conf store/snapshot/bl.snap; do
 done
 cc -O2 -Wall -o "$dir/nullsrv" bench/nullsrv.c
 
-printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\nudp_wait = 0\n' "$zone" \
-	>"$dir/dns-nowait.conf"
 chmod 755 "$dir"
 pid=
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true' EXIT
+# The servers: names, and what start runs for each (kinds).
 names=(rbldnsd trapline "trapline, udp_wait = 0" "null, single"
 	"null, batched" "null, batched, no wait")
-# Start server $1 of names on port $2, in the background.
+kinds=(rbldnsd "trapline dns" "trapline dns-w0" "null single"
+	"null batch 250" "null batch 0")
+for w in 0 ${WAITS:-}; do
+	printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\nudp_wait = %s\n' \
+		"$zone" "$w" >"$dir/dns-w$w.conf"
+	[ "$w" = 0 ] && continue
+	names+=("trapline, udp_wait = $w" "null, batched, $w µs wait")
+	kinds+=("trapline dns-w$w" "null batch $w")
+done
+# Start the server of kind $1 (words) on port $2, in the background.
 start() {
-	case $1 in
-	0) exec rbldnsd -n -q -b "127.0.0.1/$2" -w "$PWD/$dir" \
+	local k
+	read -ra k <<<"$1"
+	case ${k[0]} in
+	rbldnsd) exec rbldnsd -n -q -b "127.0.0.1/$2" -w "$PWD/$dir" \
 		"$zone:combined:bl.rbl" 2>/dev/null ;;
-	1 | 2) exec "$bin" dns --data "$dir/store" --listen "127.0.0.1:$2" \
-		--config "$dir/$([ "$1" = 1 ] && echo dns || echo dns-nowait).conf" \
-		2>"$dir/floor-trapline.log" ;;
-	3) exec "$dir/nullsrv" "$2" single ;;
-	4) exec "$dir/nullsrv" "$2" batch 250 ;;
-	5) exec "$dir/nullsrv" "$2" batch 0 ;;
+	trapline) exec "$bin" dns --data "$dir/store" --listen "127.0.0.1:$2" \
+		--config "$dir/${k[1]}.conf" 2>"$dir/floor-trapline.log" ;;
+	null) exec "$dir/nullsrv" "$2" "${k[@]:1}" ;;
 	esac
 }
 
@@ -77,7 +87,7 @@ for ((r = 0; r < rounds; r++)); do
 	for ((k = 0; k < ns; k++)); do
 		i=$(((k + r) % ns))
 		port=$(free_port)
-		start "$i" "$port" &
+		start "${kinds[i]}" "$port" &
 		pid=$!
 		tries=0
 		until dig +time=1 +tries=1 @127.0.0.1 -p "$port" \
@@ -108,8 +118,9 @@ all() { tr ' ' '\n' | grep . | awk '{printf "%s%s", sep, $1; sep = " / "}'; }
 rmed=$(echo "${us[0]}" | median)
 printf '### Floor: CPU per query and latency tail, %s listed, %s q/s (%s)\n\n' \
 	"$listed" "$rate" "$(date -u +%Y-%m-%d)"
-printf 'Command: `bench/floor.sh %s %s %s %s` (medians of %s rounds)\n\n' \
-	"$listed" "$rate" "$secs" "$rounds" "$rounds"
+printf 'Command: `%sbench/floor.sh %s %s %s %s` (medians of %s rounds)\n\n' \
+	"${WAITS:+WAITS=\"$WAITS\" }" "$listed" "$rate" "$secs" "$rounds" \
+	"$rounds"
 printf '| server | CPU per query (µs) | over rbldnsd'"'"'s | user (µs) | worst answer (ms), runs | answers over 5 ms, runs |\n'
 printf '|---|---|---|---|---|---|\n'
 for i in "${!names[@]}"; do
