@@ -64,7 +64,7 @@ struct tl_config {
 	char dns_notify[TL_CONFIG_STR];     /* NOTIFY targets: ADDR:PORT ... */
 	unsigned dns_ixfr_keep;             /* serials an IXFR journal keeps */
 	uint64_t dns_ixfr_max_size;         /* bytes an IXFR journal keeps */
-	char dns_tsig_key[TL_CONFIG_STR];   /* NAME:hmac-sha256:BASE64 or "" */
+	char dns_tsig_key[TL_CONFIG_STR];   /* NAME:ALGORITHM:BASE64 ... or "" */
 	char dns_snapshot_dir[TL_CONFIG_STR]; /* "" = DATA/snapshot */
 	/* [policy] */
 	unsigned expire_days;         /* quiet days before a listing lapses */
