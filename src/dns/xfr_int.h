@@ -242,8 +242,9 @@ int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 /*
  * Sign the reply @out (@n bytes, room for @max) to the query @q (@qlen
  * untrusted bytes) when the query is signed with a key of @ks and checks
- * out; make it the TSIG error answer when it is signed but does not.
- * Returns the reply's length.
+ * out (when the TSIG does not fit beside it, cut it to the question with
+ * TC set, RFC 8945 5.3); make it the TSIG error answer when it is signed
+ * but does not. Returns the reply's length.
  */
 size_t xfr_tsig_answer(const struct xfr_tsig_keys *ks, const uint8_t *q,
 		       size_t qlen, uint8_t *out, size_t n, size_t max);

@@ -199,11 +199,18 @@ int xfr_tsig_keys_parse(const char *list, struct xfr_tsig_keys *ks)
 		memcpy(one, it, l);
 		one[l] = '\0';
 		if (xfr_tsig_key_parse(one, k) < 0) {
+			char names[NALGS * (ALG_MAX + 2)];
+			size_t o = 0, i;
+
 			OPENSSL_cleanse(one, sizeof(one));
+			/* the name follows the length byte, and ends there */
+			for (i = 0; i < NALGS; i++)
+				o += (size_t)snprintf(names + o, sizeof(names) - o,
+						      "%s%s", i ? ", " : "",
+						      algs[i].wire + 1);
 			log_error("dns", "[dns] tsig_key, key %u: want "
-				  "NAME:ALGORITHM:BASE64, ALGORITHM one of "
-				  "hmac-sha256, hmac-sha512, hmac-sha384, "
-				  "hmac-sha224, hmac-sha1", ks->n + 1);
+				  "NAME:ALGORITHM:BASE64, ALGORITHM one of %s",
+				  ks->n + 1, names);
 			return TL_ESYNTAX;
 		}
 		OPENSSL_cleanse(one, sizeof(one));
@@ -412,6 +419,22 @@ static int sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 	return 0;
 }
 
+/* The length of @msg's header and question (one at most), or 0 when
+ * they are not whole in its @len bytes. */
+static size_t question_end(const uint8_t *msg, size_t len)
+{
+	size_t q = DNS_HEADER_SIZE;
+	bool comp;
+
+	if (len < DNS_HEADER_SIZE || get16(msg + 4) > 1)
+		return 0;
+	if (get16(msg + 4) == 1 &&
+	    (!xfr_name_read(msg, len, &q, NULL, NULL, &comp) ||
+	     (q += 4) > len))
+		return 0;
+	return q;
+}
+
 int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 		  uint8_t *msg, size_t *len, size_t max, int64_t now)
 {
@@ -422,15 +445,10 @@ int xfr_tsig_error(enum xfr_tsig_res res, struct xfr_tsig *t, uint8_t *msg,
 		   size_t *len, size_t max, int64_t now)
 {
 	const struct xfr_tsig_key *k = t->key;
-	size_t q = DNS_HEADER_SIZE, need;
-	bool comp, sig = res == XFR_TSIG_BADTIME || res == XFR_TSIG_BADTRUNC;
+	size_t q = question_end(msg, *len), need;
+	bool sig = res == XFR_TSIG_BADTIME || res == XFR_TSIG_BADTRUNC;
 
-	if (res == XFR_TSIG_NONE || res == XFR_TSIG_OK || (sig && !k) ||
-	    *len < DNS_HEADER_SIZE || get16(msg + 4) > 1)
-		return TL_EINVAL;
-	if (get16(msg + 4) == 1 &&
-	    (!xfr_name_read(msg, *len, &q, NULL, NULL, &comp) ||
-	     (q += 4) > *len))
+	if (res == XFR_TSIG_NONE || res == XFR_TSIG_OK || (sig && !k) || !q)
 		return TL_EINVAL;
 	need = res == XFR_TSIG_FORMERR ? 0
 	       : sig ? TSIG_RR_LEN(k->name_len, alg_len(&algs[k->alg]),
@@ -470,10 +488,21 @@ size_t xfr_tsig_answer(const struct xfr_tsig_keys *ks, const uint8_t *q,
 	struct xfr_tsig t;
 	int64_t now = time(NULL);
 	enum xfr_tsig_res r = xfr_tsig_verify(ks, q, qlen, now, &t);
+	size_t qe;
 
-	if (r == XFR_TSIG_OK)
+	if (r == XFR_TSIG_OK &&
+	    xfr_tsig_sign(t.key, &t, out, &n, max, now) == TL_ENOSPC &&
+	    (qe = question_end(out, n)) != 0) {
+		/* RFC 8945 5.3: an answer its TSIG does not fit beside goes
+		 * as the question alone, TC set, NOERROR, and signed; the
+		 * client asks again over TCP. */
+		out[2] |= 0x02;
+		out[3] &= 0xf0;
+		memset(out + 6, 0, 6);
+		n = qe;
 		xfr_tsig_sign(t.key, &t, out, &n, max, now);
-	else if (r != XFR_TSIG_NONE)
+	} else if (r != XFR_TSIG_NONE && r != XFR_TSIG_OK) {
 		xfr_tsig_error(r, &t, out, &n, max, now);
+	}
 	return n;
 }

@@ -520,6 +520,7 @@ static void test_tsig_algorithms(void **state)
 		{"hmac-sha256", 32, 16}, {"hmac-sha384", 48, 24},
 		{"hmac-sha512", 64, 32},
 	};
+	const size_t nalgs = sizeof(algs) / sizeof(algs[0]);
 	struct xfr_tsig_key k, other;
 	struct xfr_tsig_keys ks, kos;
 	struct xfr_tsig t, v;
@@ -528,7 +529,7 @@ static void test_tsig_algorithms(void **state)
 	size_t i, n, m;
 
 	(void)state;
-	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+	for (i = 0; i < nalgs; i++) {
 		snprintf(text, sizeof(text), "xfr.key:%s:c2VjcmV0c2VjcmV0",
 			 algs[i].name);
 		assert_int_equal(xfr_tsig_key_parse(text, &k), 0);
@@ -543,7 +544,7 @@ static void test_tsig_algorithms(void **state)
 		assert_int_equal(v.mac_len, algs[i].mac_len);
 		/* The same name and secret in the next algorithm: BADKEY. */
 		snprintf(text, sizeof(text), "xfr.key:%s:c2VjcmV0c2VjcmV0",
-			 algs[(i + 1) % 5].name);
+			 algs[(i + 1) % nalgs].name);
 		assert_int_equal(xfr_tsig_key_parse(text, &other), 0);
 		kos = one_key(&other);
 		assert_int_equal(xfr_tsig_verify(&kos, p, n, 1000, &v),
@@ -561,6 +562,48 @@ static void test_tsig_algorithms(void **state)
 			 TL_ESYNTAX);
 	assert_int_equal(xfr_tsig_key_parse("k:hmac-sha:c2VjcmV0", &k),
 			 TL_ESYNTAX);
+}
+
+/* RFC 8945 5.3: an answer to a signed query that its TSIG does not fit
+ * beside (512 bytes over UDP) goes as the question alone, TC set,
+ * NOERROR, signed; one that fits is signed as it is. */
+static void test_tsig_answer_too_big(void **state)
+{
+	struct xfr_tsig_key k;
+	struct xfr_tsig_keys ks;
+	struct xfr_tsig t = {0};
+	uint8_t q[512], a[512];
+	size_t n, m, qe;
+	unsigned error, macsize, olen;
+
+	(void)state;
+	assert_int_equal(xfr_tsig_key_parse("xfr.key:hmac-sha512:"
+					    "c2VjcmV0c2VjcmV0", &k), 0);
+	ks = one_key(&k);
+	n = build_query(q, DNS_TYPE_SOA, "bl.test", false, 0);
+	assert_int_equal(xfr_tsig_sign(&k, &t, q, &n, sizeof(q), time(NULL)),
+			 0);
+	/* The answer: the question and one record's worth of bytes (their
+	 * content is not read), with rcode NXDOMAIN to see it cleared. */
+	qe = build_query(a, DNS_TYPE_SOA, "bl.test", false, 0);
+	a[2] |= 0x84; /* QR, AA */
+	a[3] |= 3;
+	a[7] = 1;
+	memset(a + qe, 0, sizeof(a) - qe);
+	m = xfr_tsig_answer(&ks, q, n, a, qe + 100, sizeof(a));
+	assert_int_equal(a[2] & 0x02, 0); /* fits: as it was, signed */
+	assert_int_equal(a[3] & 0xf, 3);
+	assert_int_equal(a[7], 1);
+	assert_int_equal(a[11], 1);
+	assert_true(m > qe + 100 + 64);
+	a[11] = 0;
+	m = xfr_tsig_answer(&ks, q, n, a, qe + 400, sizeof(a));
+	assert_int_equal(a[2] & 0x02, 0x02); /* TC */
+	assert_int_equal(a[3] & 0xf, 0);      /* NOERROR */
+	tsig_fields(a, m, &error, &macsize, &olen); /* the question, TSIG */
+	assert_int_equal(error, 0);
+	assert_int_equal(macsize, 64);
+	assert_int_equal(olen, 0);
 }
 
 /* RFC 8945 5.2: a truncated MAC is checked as far as it goes, then the
@@ -895,6 +938,7 @@ int main(void)
 		cmocka_unit_test(test_tsig_keys),
 		cmocka_unit_test(test_tsig_truncated),
 		cmocka_unit_test(test_tsig_algorithms),
+		cmocka_unit_test(test_tsig_answer_too_big),
 		cmocka_unit_test(test_journal_diff),
 		cmocka_unit_test(test_range_names_diff),
 	};
