@@ -8,7 +8,7 @@
 #            bench/dns.sh LISTED first, which makes it)
 #   RATE     fixed offered load (queries/s, default 20000)
 #   SECONDS  length of each dnsperf run (default 20)
-#   ROUNDS   rounds over the six servers, interleaved (default 3)
+#   ROUNDS   rounds over the servers, interleaved (default 3)
 #
 # The servers, one thread each, on loopback, each started for its run and
 # stopped after it, in turn, ROUNDS times:

@@ -29,7 +29,7 @@ def _candidates():
         return range(10000, low)
     if 65535 - high >= 1000:
         return range(high + 1, 65536)
-    return range(1024, low)
+    return range(1024, max(low, 1024))  # may be empty: see free_port
 
 
 def _free_on(port, host):
@@ -49,6 +49,13 @@ def free_port(*hosts):
     accepted: nothing else here binds in this range."""
     hosts = hosts or ("127.0.0.1",)
     ports = _candidates()
+    if not ports:
+        # The ephemeral range takes (nearly) every port: one the kernel
+        # picks, as before, with the rare collision above.
+        family = socket.AF_INET6 if ":" in hosts[0] else socket.AF_INET
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.bind((hosts[0], 0))
+            return s.getsockname()[1]
     for _ in range(200):
         port = random.choice(ports)
         if all(_free_on(port, h) for h in hosts):
