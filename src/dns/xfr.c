@@ -710,7 +710,9 @@ static void notify_retry(struct ev_loop *l, uint64_t id, void *arg)
 static void notify_send(struct dns_xfr *x, struct notify_target *t)
 {
 	const struct dnsbl_zones *z = x->z;
-	uint8_t buf[1024], rd[XFR_RDATA_MAX];
+	/* At most: header 12, question 259, the SOA 542 (owner compressed,
+	 * two names of 255), a TSIG 358 (key name 255, HMAC-SHA512). */
+	uint8_t buf[1280], rd[XFR_RDATA_MAX];
 	struct xfr_query q = {0};
 	struct xfr_msg m;
 	size_t n;
