@@ -435,6 +435,17 @@ static size_t question_end(const uint8_t *msg, size_t len)
 	return q;
 }
 
+/* Cut @msg to its header and question (@q bytes: question_end), with no
+ * records, RCODE @rcode and TC as @tc; returns its new length. */
+static size_t cut_to_question(uint8_t *msg, size_t q, unsigned rcode,
+			      bool tc)
+{
+	msg[2] = (uint8_t)(tc ? msg[2] | 0x02 : msg[2] & ~0x02);
+	msg[3] = (uint8_t)((msg[3] & 0xf0) | rcode);
+	memset(msg + 6, 0, 6);
+	return q;
+}
+
 int xfr_tsig_sign(const struct xfr_tsig_key *k, struct xfr_tsig *t,
 		  uint8_t *msg, size_t *len, size_t max, int64_t now)
 {
@@ -445,24 +456,22 @@ int xfr_tsig_error(enum xfr_tsig_res res, struct xfr_tsig *t, uint8_t *msg,
 		   size_t *len, size_t max, int64_t now)
 {
 	const struct xfr_tsig_key *k = t->key;
+	const struct alg *a = k ? &algs[k->alg] : NULL;
 	size_t q = question_end(msg, *len), need;
 	bool sig = res == XFR_TSIG_BADTIME || res == XFR_TSIG_BADTRUNC;
 
 	if (res == XFR_TSIG_NONE || res == XFR_TSIG_OK || (sig && !k) || !q)
 		return TL_EINVAL;
 	need = res == XFR_TSIG_FORMERR ? 0
-	       : sig ? TSIG_RR_LEN(k->name_len, alg_len(&algs[k->alg]),
-				   algs[k->alg].mac_len,
+	       : sig ? TSIG_RR_LEN(k->name_len, alg_len(a), a->mac_len,
 				   res == XFR_TSIG_BADTIME ? 6 : 0)
 		     : TSIG_RR_LEN(t->rkey_len, t->ralg_len, 0, 0);
 	if (q + need > max)
 		return TL_ENOSPC;
-	msg[2] &= (uint8_t)~0x02; /* TC */
-	msg[3] = (uint8_t)((msg[3] & 0xf0) |
-			   (res == XFR_TSIG_FORMERR ? DNS_RCODE_FORMERR
-						 : DNS_RCODE_NOTAUTH));
-	memset(msg + 6, 0, 6);
-	*len = q;
+	*len = cut_to_question(msg, q,
+			       res == XFR_TSIG_FORMERR ? DNS_RCODE_FORMERR
+						       : DNS_RCODE_NOTAUTH,
+			       false);
 	if (res == XFR_TSIG_FORMERR)
 		return 0;
 	/* RFC 8945 5.3.2: an error of time or of truncation is signed
@@ -496,10 +505,7 @@ size_t xfr_tsig_answer(const struct xfr_tsig_keys *ks, const uint8_t *q,
 		/* RFC 8945 5.3: an answer its TSIG does not fit beside goes
 		 * as the question alone, TC set, NOERROR, and signed; the
 		 * client asks again over TCP. */
-		out[2] |= 0x02;
-		out[3] &= 0xf0;
-		memset(out + 6, 0, 6);
-		n = qe;
+		n = cut_to_question(out, qe, DNS_RCODE_NOERROR, true);
 		xfr_tsig_sign(t.key, &t, out, &n, max, now);
 	} else if (r != XFR_TSIG_NONE && r != XFR_TSIG_OK) {
 		xfr_tsig_error(r, &t, out, &n, max, now);

@@ -32,10 +32,13 @@ def _candidates():
     return range(1024, max(low, 1024))  # may be empty: see free_port
 
 
+def _family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def _free_on(port, host):
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        with socket.socket(family, kind) as s:
+        with socket.socket(_family(host), kind) as s:
             try:
                 s.bind((host, port))
             except OSError:
@@ -52,8 +55,7 @@ def free_port(*hosts):
     if not ports:
         # The ephemeral range takes (nearly) every port: one the kernel
         # picks, as before, with the rare collision above.
-        family = socket.AF_INET6 if ":" in hosts[0] else socket.AF_INET
-        with socket.socket(family, socket.SOCK_DGRAM) as s:
+        with socket.socket(_family(hosts[0]), socket.SOCK_DGRAM) as s:
             s.bind((hosts[0], 0))
             return s.getsockname()[1]
     for _ in range(200):

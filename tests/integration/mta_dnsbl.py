@@ -95,7 +95,8 @@ class TraplineDns:
         self.log = open(self.log_path, "a+")
         self.p = subprocess.Popen(
             [BIN, "dns", "--data", tl.data, "--config", config,
-             "--listen", "127.0.0.1:%d" % (port or free_port())], env=tl.env, stderr=self.log)
+             "--listen", "127.0.0.1:%d" % (port or free_port())],
+            env=tl.env, stderr=self.log)
 
         def port_in_log():
             if self.p.poll() is not None:

@@ -392,6 +392,20 @@ static size_t cut_mac(uint8_t *m, size_t n, unsigned keep)
 	return n - old;
 }
 
+/* A fresh @qtype query for bl.test at @p (room for @size), signed with
+ * @k as the first message of @t (reset here) at @when; returns its
+ * length. */
+static size_t signed_query(uint8_t *p, size_t size, uint16_t qtype,
+			   const struct xfr_tsig_key *k, struct xfr_tsig *t,
+			   int64_t when)
+{
+	size_t n = build_query(p, qtype, "bl.test", false, 0);
+
+	*t = (struct xfr_tsig){0};
+	assert_int_equal(xfr_tsig_sign(k, t, p, &n, size, when), 0);
+	return n;
+}
+
 /* A key set holding the key @k alone. */
 static struct xfr_tsig_keys one_key(const struct xfr_tsig_key *k)
 {
@@ -534,10 +548,7 @@ static void test_tsig_algorithms(void **state)
 			 algs[i].name);
 		assert_int_equal(xfr_tsig_key_parse(text, &k), 0);
 		ks = one_key(&k);
-		t = (struct xfr_tsig){0};
-		n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
-		assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, sizeof(p), 1000),
-				 0);
+		n = signed_query(p, sizeof(p), DNS_TYPE_AXFR, &k, &t, 1000);
 		assert_int_equal(t.mac_len, algs[i].mac_len);
 		assert_int_equal(xfr_tsig_verify(&ks, p, n, 1000, &v),
 				 XFR_TSIG_OK);
@@ -580,9 +591,7 @@ static void test_tsig_answer_too_big(void **state)
 	assert_int_equal(xfr_tsig_key_parse("xfr.key:hmac-sha512:"
 					    "c2VjcmV0c2VjcmV0", &k), 0);
 	ks = one_key(&k);
-	n = build_query(q, DNS_TYPE_SOA, "bl.test", false, 0);
-	assert_int_equal(xfr_tsig_sign(&k, &t, q, &n, sizeof(q), time(NULL)),
-			 0);
+	n = signed_query(q, sizeof(q), DNS_TYPE_SOA, &k, &t, time(NULL));
 	/* The answer: the question and one record's worth of bytes (their
 	 * content is not read), with rcode NXDOMAIN to see it cleared. */
 	qe = build_query(a, DNS_TYPE_SOA, "bl.test", false, 0);
@@ -621,8 +630,7 @@ static void test_tsig_truncated(void **state)
 	assert_int_equal(xfr_tsig_key_parse("xfr.key:hmac-sha256:"
 					    "c2VjcmV0c2VjcmV0c2VjcmV0", &k), 0);
 	ks = one_key(&k);
-	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
-	assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, sizeof(p), 1000), 0);
+	n = signed_query(p, sizeof(p), DNS_TYPE_AXFR, &k, &t, 1000);
 	memcpy(q, p, n);
 	m = cut_mac(q, n, 16);
 	assert_int_equal(m, n - 16);
@@ -650,9 +658,7 @@ static void test_tsig_truncated(void **state)
 	assert_int_equal(xfr_tsig_verify(&ks, q, m, 1000, &v),
 			 XFR_TSIG_BADSIG);
 	/* Below half the HMAC: malformed. */
-	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
-	t = (struct xfr_tsig){0};
-	assert_int_equal(xfr_tsig_sign(&k, &t, p, &n, sizeof(p), 1000), 0);
+	n = signed_query(p, sizeof(p), DNS_TYPE_AXFR, &k, &t, 1000);
 	m = cut_mac(p, n, 15);
 	assert_int_equal(xfr_tsig_verify(&ks, p, m, 1000, &v),
 			 XFR_TSIG_FORMERR);
@@ -678,9 +684,7 @@ static void test_tsig_keys(void **state)
 					   7), &ks.k[1]);
 	assert_null(xfr_tsig_key_find(&ks, (const uint8_t *)"\1c\3key", 7));
 	/* Signed with the second: OK, and that key signs the answer. */
-	n = build_query(p, DNS_TYPE_AXFR, "bl.test", false, 0);
-	assert_int_equal(xfr_tsig_sign(&ks.k[1], &t, p, &n, sizeof(p), 1000),
-			 0);
+	n = signed_query(p, sizeof(p), DNS_TYPE_AXFR, &ks.k[1], &t, 1000);
 	assert_int_equal(xfr_tsig_verify(&ks, p, n, 1000, &v), XFR_TSIG_OK);
 	assert_ptr_equal(v.key, &ks.k[1]);
 	{
