@@ -55,6 +55,7 @@ struct tl_config {
 	unsigned dns_refresh;               /* seconds between snapshots */
 	unsigned dns_workers;               /* 0 = one per CPU */
 	unsigned dns_udp_wait;              /* UDP coalescing wait (µs) */
+	char dns_xdp[TL_CONFIG_STR];        /* AF_XDP interface; "" = none */
 	char dns_version[TL_CONFIG_STR];    /* CHAOS version.bind text */
 	char dns_identity[TL_CONFIG_STR];   /* CHAOS id.server text */
 	char dns_dataset[TL_CONFIG_STR];    /* ZONE:TYPE:FILE ... */

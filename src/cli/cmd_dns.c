@@ -225,6 +225,7 @@ int cmd_dns(int argc, char **argv)
 	su.zones = &zones;
 	su.workers = c.cfg.dns_workers;
 	su.udp_wait_us = c.cfg.dns_udp_wait;
+	su.xdp = c.cfg.dns_xdp;
 	su.snap_path = path;
 	su.xfr = xfr;
 	zones.tsig = dns_xfr_keys(xfr);

@@ -248,6 +248,7 @@ static int dns_side_start(struct dns_side *d, struct cli_common *c,
 	su.zones = &d->zones;
 	su.workers = c->cfg.dns_workers;
 	su.udp_wait_us = c->cfg.dns_udp_wait;
+	su.xdp = c->cfg.dns_xdp;
 	su.snap_path = d->path;
 	if (stat(d->path, &sb) < 0)
 		d->now = true; /* none yet: the builder makes one first */

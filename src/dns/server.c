@@ -33,6 +33,7 @@
 #include "net.h"
 #include "server.h"
 #include "tl_limits.h"
+#include "xdp.h"
 #include "trapline/alloc.h"
 #include "trapline/config.h"
 #include "trapline/err.h"
@@ -89,6 +90,18 @@ struct udp_side {
 	uint64_t last_us;  /* when the last batch was answered (µs) */
 };
 
+/* One AF_XDP queue ([dns] xdp) and the thread that serves it. */
+struct xdp_side {
+	struct dns_worker *w;
+	struct dns_xdp_q *q;
+	pthread_t th;
+	bool started;
+	struct dns_xdp_in in[DNS_XDP_BATCH];
+	uint8_t out[DNS_EDNS_PAYLOAD_CAP];
+	unsigned wait_us;
+	uint64_t last_us;
+};
+
 struct dns_worker {
 	struct dns_server *srv;
 	unsigned id;
@@ -97,6 +110,7 @@ struct dns_worker {
 	struct udp_side *udp[LISTEN_MAX];
 	int tcp[LISTEN_MAX];
 	unsigned n;
+	struct xdp_side *xs; /* NULL: no XDP queue for this worker */
 	atomic_bool stopping;
 	unsigned nconns;
 };
@@ -114,6 +128,7 @@ struct dns_server {
 	int port;
 	struct dns_worker *workers;
 	unsigned nworkers, started;
+	struct dns_xdp *xdp; /* NULL: no [dns] xdp */
 };
 
 /* ---- what the workers read: the snapshot and the zones -------------------- */
@@ -278,6 +293,25 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/*
+ * After a batch of @n: under a steady stream (the batch before ended less
+ * than UDP_STREAM_US ago, *@last_us) but short of a full batch, wait
+ * @wait_us so that the next read takes several queries at once: a
+ * wakeup and two system calls then serve a handful. An idle server
+ * answers at once; a loaded one never waits.
+ */
+static void coalesce(uint64_t *last_us, unsigned wait_us, int n)
+{
+	uint64_t now = mono_us();
+
+	if (wait_us && n < UDP_BATCH / 2 && now - *last_us < UDP_STREAM_US) {
+		struct timespec ts = {0, (long)wait_us * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	*last_us = now;
+}
+
 /* Answer one batch read into @u. */
 static void udp_batch(struct udp_side *u, int n)
 {
@@ -344,8 +378,6 @@ static void *udp_main(void *arg)
 		u->msg_out[i].msg_hdr.msg_iovlen = 1;
 	}
 	while (!u->w->stopping) {
-		uint64_t now;
-
 		/* Wait for one, then take what else is there. */
 		n = recvmmsg(u->fd, u->msg_in, UDP_BATCH, MSG_WAITFORONE, NULL);
 		if (n <= 0)
@@ -353,19 +385,36 @@ static void *udp_main(void *arg)
 		udp_batch(u, n);
 		for (i = 0; i < n; i++)
 			u->msg_in[i].msg_hdr.msg_namelen = sizeof(u->from[i]);
-		/* Under a steady stream (the batch before ended less than
-		 * UDP_STREAM_US ago) but short of a full batch, wait a moment
-		 * so that the next call takes several queries at once: a
-		 * wakeup and two system calls then serve a handful. An idle
-		 * server answers at once; a loaded one never waits. */
-		now = mono_us();
-		if (u->wait_us && n < UDP_BATCH / 2 &&
-		    now - u->last_us < UDP_STREAM_US) {
-			struct timespec ts = {0, (long)u->wait_us * 1000};
+		coalesce(&u->last_us, u->wait_us, n);
+	}
+	return NULL;
+}
 
-			nanosleep(&ts, NULL);
+/* Serve the queries of one AF_XDP queue, as udp_main serves a socket's. */
+static void *xdp_main(void *arg)
+{
+	struct xdp_side *x = arg;
+	struct dns_server *srv = x->w->srv;
+
+	while (!x->w->stopping) {
+		int i, n = dns_xdp_recv(x->q, x->in);
+
+		if (n > 0) {
+			struct view v;
+
+			view_get(srv, &v);
+			for (i = 0; i < n; i++)
+				dns_xdp_answer(x->q, &x->in[i], x->out,
+					       view_answer(srv, &v, x->in[i].msg,
+							   x->in[i].q.len, false,
+							   x->out));
+			view_put(&v);
 		}
-		u->last_us = now;
+		dns_xdp_send(x->q, x->in, n);
+		if (n > 0)
+			coalesce(&x->last_us, x->wait_us, n);
+		else
+			dns_xdp_wait(x->q, 200); /* to see a stop (ms) */
 	}
 	return NULL;
 }
@@ -587,6 +636,33 @@ static in_port_t *port_of(struct sockaddr_storage *ss)
 		       : &((struct sockaddr_in *)ss)->sin_port;
 }
 
+/* [dns] xdp: the program on the interface, a queue for each of the first
+ * workers (as many as it has queues). The UDP sockets stay: what the
+ * program leaves to the stack comes to them. */
+static int xdp_setup(struct dns_server *srv, const struct dns_setup *su)
+{
+	size_t msg_max = su->zones->edns_payload > DNS_UDP_MAX
+				 ? su->zones->edns_payload : DNS_UDP_MAX;
+	unsigned i;
+	int rc;
+
+	rc = dns_xdp_new(su->xdp, srv->addrs, srv->naddrs, srv->nworkers,
+			 msg_max, &srv->xdp);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < dns_xdp_nqueues(srv->xdp); i++) {
+		struct xdp_side *x = tl_calloc(1, sizeof(*x));
+
+		if (!x)
+			return TL_ENOMEM;
+		x->w = &srv->workers[i];
+		x->q = dns_xdp_queue(srv->xdp, i);
+		x->wait_us = su->udp_wait_us;
+		srv->workers[i].xs = x;
+	}
+	return 0;
+}
+
 int dns_server_new(const struct dns_setup *su, struct dns_server **out)
 {
 	struct dns_server *srv = tl_calloc(1, sizeof(*srv));
@@ -699,6 +775,11 @@ int dns_server_new(const struct dns_setup *su, struct dns_server **out)
 					  ? ((const struct sockaddr_in *)ss)->sin_port
 					  : ((const struct sockaddr_in6 *)ss)->sin6_port);
 	}
+	if (su->xdp && *su->xdp) {
+		rc = xdp_setup(srv, su);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = dns_server_reload(srv, su->built);
 	if (rc < 0 && rc != TL_ENOENT)
 		log_warn("dns", "no usable snapshot yet: answering SERVFAIL");
@@ -746,6 +827,11 @@ int dns_server_start(struct dns_server *srv)
 				return TL_ENOMEM;
 			w->udp[j]->started = true;
 		}
+		if (w->xs) {
+			if (pthread_create(&w->xs->th, NULL, xdp_main, w->xs) != 0)
+				return TL_ENOMEM;
+			w->xs->started = true;
+		}
 	}
 	log_info("dns", "listening on port %d (UDP and TCP) with %u workers",
 		 srv->port, srv->nworkers);
@@ -770,6 +856,10 @@ int dns_server_stop(struct dns_server *srv)
 				pthread_join(w->udp[j]->th, NULL);
 				w->udp[j]->started = false;
 			}
+		if (w->xs && w->xs->started) {
+			pthread_join(w->xs->th, NULL);
+			w->xs->started = false;
+		}
 	}
 	srv->started = 0;
 	return 0;
@@ -791,8 +881,10 @@ void dns_server_free(struct dns_server *srv)
 			tl_free(w->udp[j]);
 			close(w->tcp[j]);
 		}
+		tl_free(w->xs);
 		ev_loop_free(w->loop); /* TCP conns: freed with the process */
 	}
+	dns_xdp_free(srv->xdp);
 	tl_free(srv->workers);
 	held_put(srv->cur);
 	held_put(srv->zcur);

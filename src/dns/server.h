@@ -20,6 +20,8 @@ struct dns_setup {
 	const struct dnsbl_zones *zones; /* borrowed */
 	const char *snap_path;  /* the snapshot file the server maps */
 	unsigned udp_wait_us;   /* UDP coalescing wait under a stream (µs) */
+	const char *xdp;        /* interface whose UDP queries AF_XDP takes
+				 * (xdp.h); NULL or "": none */
 	struct dns_xfr *xfr;    /* borrowed; NULL: transfers refused */
 	const struct snap_info *built; /* the caller's build of snap_path
 					* just now, or NULL: dns_server_reload */

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: MIT */
+/* xdp.c -- UDP queries off the interface by AF_XDP ([dns] xdp; xdp.h)
+ *
+ * The program (xdp_prog.bpf.c, embedded as dns_xdp_obj) is loaded with
+ * libbpf and attached through a BPF link, so that it goes away with the
+ * process however that ends: a crashed server leaves no program
+ * redirecting queries to a socket nobody reads. The sockets, their UMEM
+ * and rings come from libxdp. The kernel picks the modes: the driver's
+ * XDP and zero copy where the driver has them, else generic XDP and
+ * copies (loopback, veth, most virtual NICs).
+ *
+ * Each queue's UMEM holds RX_FRAMES frames that take queries (in the
+ * fill ring, or with the server) and TX_FRAMES that carry answers (free,
+ * or being sent). A query frame goes back to the fill ring when its
+ * batch is answered; an answer frame when the kernel has sent it (the
+ * completion ring).
+ */
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/xsk.h>
+
+#include "trapline/alloc.h"
+#include "trapline/err.h"
+#include "trapline/log.h"
+#include "xdp.h"
+
+#define XSKS_MAX 64        /* queues served (count); as xdp_prog.bpf.c */
+#define FRAME 2048         /* bytes a UMEM frame (the least AF_XDP takes) */
+#define RX_FRAMES 1024     /* frames for queries (count); the RX ring's size */
+#define TX_FRAMES 1024     /* frames for answers (count); the TX ring's size */
+#define NFRAMES (RX_FRAMES + TX_FRAMES)
+#define KICK_TRIES 4       /* sendto calls to start sending a batch */
+/* The headroom the kernel keeps before a received frame's data. */
+#define RX_HEADROOM 256
+
+/* The program, built by meson.build from xdp_prog.bpf.c. */
+extern const char dns_xdp_obj[];
+extern const size_t dns_xdp_obj_len;
+
+/* As struct listen_key in xdp_prog.bpf.c. */
+struct listen_key {
+	uint8_t addr[16];
+	uint16_t port;
+	uint16_t pad;
+};
+
+struct dns_xdp_q {
+	struct xsk_socket *xsk;
+	struct xsk_umem *umem;
+	struct xsk_ring_prod fq, tx;
+	struct xsk_ring_cons cq, rx;
+	uint8_t *area;
+	int fd;
+	size_t msg_max;
+	uint64_t free[TX_FRAMES]; /* answer frames not in use */
+	unsigned nfree;
+	uint32_t ntx;             /* answers reserved, not yet submitted */
+	uint64_t back[DNS_XDP_BATCH]; /* frames to give back (not queries) */
+	unsigned nback;
+};
+
+struct dns_xdp {
+	struct bpf_object *obj;
+	struct bpf_link *link;
+	unsigned nq;
+	struct dns_xdp_q *q[XSKS_MAX];
+};
+
+/* libbpf's and libxdp's warnings, as ours. */
+static int print_lib(enum libbpf_print_level level, const char *fmt,
+		     va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = 0;
+	if (level == LIBBPF_WARN)
+		log_warn("dns", "xdp: libbpf: %s", line);
+	else
+		log_debug("dns", "xdp: libbpf: %s", line);
+	return 0;
+}
+
+/* Receive queues of @ifname (sysfs), at least 1. */
+static unsigned rx_queues(const char *ifname)
+{
+	char path[128];
+	unsigned n;
+
+	for (n = 0; n < XSKS_MAX; n++) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%u",
+			 ifname, n);
+		if (access(path, F_OK) < 0)
+			break;
+	}
+	return n ? n : 1;
+}
+
+static int if_mtu(const char *ifname)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), mtu = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+		mtu = ifr.ifr_mtu;
+	close(fd);
+	return mtu;
+}
+
+static void queue_free(struct dns_xdp_q *q)
+{
+	if (!q)
+		return;
+	if (q->xsk)
+		xsk_socket__delete(q->xsk);
+	if (q->umem)
+		xsk_umem__delete(q->umem);
+	if (q->area)
+		munmap(q->area, (size_t)NFRAMES * FRAME);
+	tl_free(q);
+}
+
+static int queue_open(const char *ifname, unsigned i, int xsks,
+		      size_t msg_max, struct dns_xdp_q **out)
+{
+	struct xsk_umem_config uc = {
+		.fill_size = RX_FRAMES,
+		.comp_size = TX_FRAMES,
+		.frame_size = FRAME,
+		.frame_headroom = 0,
+	};
+	struct xsk_socket_config sc = {
+		.rx_size = RX_FRAMES,
+		.tx_size = TX_FRAMES,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_USE_NEED_WAKEUP,
+	};
+	struct dns_xdp_q *q = tl_calloc(1, sizeof(*q));
+	uint32_t idx, k;
+	int rc;
+
+	if (!q)
+		return TL_ENOMEM;
+	q->msg_max = msg_max;
+	q->area = mmap(NULL, (size_t)NFRAMES * FRAME, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q->area == MAP_FAILED) {
+		q->area = NULL;
+		rc = TL_ENOMEM;
+		goto fail;
+	}
+	rc = xsk_umem__create(&q->umem, q->area, (uint64_t)NFRAMES * FRAME,
+			      &q->fq, &q->cq, &uc);
+	if (rc < 0) {
+		q->umem = NULL;
+		log_error("dns", "xdp: %s queue %u: UMEM: %s", ifname, i,
+			  strerror(-rc));
+		goto fail;
+	}
+	rc = xsk_socket__create(&q->xsk, ifname, i, q->umem, &q->rx, &q->tx,
+				&sc);
+	if (rc < 0) {
+		q->xsk = NULL;
+		log_error("dns", "xdp: %s queue %u: AF_XDP socket: %s", ifname,
+			  i, strerror(-rc));
+		goto fail;
+	}
+	q->fd = xsk_socket__fd(q->xsk);
+	if (bpf_map_update_elem(xsks, &i, &q->fd, BPF_ANY) < 0) {
+		rc = -errno;
+		log_error("dns", "xdp: %s queue %u: socket map: %s", ifname, i,
+			  strerror(errno));
+		goto fail;
+	}
+	/* The first RX_FRAMES frames take queries, the rest answers. */
+	if (xsk_ring_prod__reserve(&q->fq, RX_FRAMES, &idx) != RX_FRAMES) {
+		rc = TL_EIO;
+		goto fail;
+	}
+	for (k = 0; k < RX_FRAMES; k++)
+		*xsk_ring_prod__fill_addr(&q->fq, idx + k) = (uint64_t)k * FRAME;
+	xsk_ring_prod__submit(&q->fq, RX_FRAMES);
+	for (k = 0; k < TX_FRAMES; k++)
+		q->free[q->nfree++] = (uint64_t)(RX_FRAMES + k) * FRAME;
+	*out = q;
+	return 0;
+fail:
+	queue_free(q);
+	return rc < 0 ? rc : TL_EIO;
+}
+
+int dns_xdp_new(const char *ifname, const struct sockaddr_storage *addrs,
+		unsigned n, unsigned queues, size_t msg_max,
+		struct dns_xdp **out)
+{
+	struct bpf_program *prog;
+	struct dns_xdp *x;
+	int ifindex, mtu, xsks, lfd, rc;
+	unsigned i;
+
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex) {
+		log_error("dns", "xdp: no interface '%s'", ifname);
+		return TL_EINVAL;
+	}
+	/* An answer must fit a frame, and the link without fragments. */
+	mtu = if_mtu(ifname);
+	if (DNS_FRAME_HDR_MAX + msg_max > FRAME ||
+	    (mtu > 0 && msg_max + (DNS_FRAME_HDR_MAX - 14) > (size_t)mtu)) {
+		log_error("dns", "xdp: %s: answers of %zu bytes do not fit "
+			  "(MTU %d, frames of %d bytes)", ifname, msg_max, mtu,
+			  FRAME);
+		return TL_EINVAL;
+	}
+	x = tl_calloc(1, sizeof(*x));
+	if (!x)
+		return TL_ENOMEM;
+	libbpf_set_print(print_lib);
+	x->obj = bpf_object__open_mem(dns_xdp_obj, dns_xdp_obj_len, NULL);
+	if (!x->obj) {
+		rc = -errno;
+		log_error("dns", "xdp: the program: %s", strerror(errno));
+		goto fail;
+	}
+	rc = bpf_object__load(x->obj);
+	if (rc < 0) {
+		log_error("dns", "xdp: the program did not load (%s): XDP "
+			  "needs root, or CAP_BPF, CAP_NET_ADMIN and "
+			  "CAP_NET_RAW", strerror(-rc));
+		goto fail;
+	}
+	xsks = bpf_object__find_map_fd_by_name(x->obj, "xsks");
+	lfd = bpf_object__find_map_fd_by_name(x->obj, "listen");
+	prog = bpf_object__find_program_by_name(x->obj, "trapline_dns");
+	if (xsks < 0 || lfd < 0 || !prog) {
+		rc = TL_EIO;
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		struct listen_key k;
+		uint8_t one = 1;
+
+		memset(&k, 0, sizeof(k));
+		if (addrs[i].ss_family == AF_INET) {
+			const struct sockaddr_in *s = (const void *)&addrs[i];
+
+			k.addr[10] = k.addr[11] = 0xff;
+			memcpy(&k.addr[12], &s->sin_addr, 4);
+			k.port = s->sin_port;
+		} else {
+			const struct sockaddr_in6 *s = (const void *)&addrs[i];
+
+			memcpy(k.addr, &s->sin6_addr, 16);
+			k.port = s->sin6_port;
+		}
+		if (!k.port || bpf_map_update_elem(lfd, &k, &one, BPF_ANY) < 0) {
+			rc = TL_EINVAL;
+			goto fail;
+		}
+	}
+	x->nq = rx_queues(ifname);
+	if (queues < x->nq)
+		x->nq = queues;
+	for (i = 0; i < x->nq; i++) {
+		rc = queue_open(ifname, i, xsks, msg_max, &x->q[i]);
+		if (rc < 0)
+			goto fail;
+	}
+	/* Last: from here on queries come to the sockets. */
+	x->link = bpf_program__attach_xdp(prog, ifindex);
+	if (!x->link) {
+		rc = -errno;
+		log_error("dns", "xdp: %s: the program did not attach (%s)%s",
+			  ifname, strerror(errno),
+			  errno == EBUSY || errno == EEXIST
+				  ? ": the interface has an XDP program" : "");
+		goto fail;
+	}
+	log_info("dns", "xdp: UDP queries on %s taken by AF_XDP, %u queue%s",
+		 ifname, x->nq, x->nq == 1 ? "" : "s");
+	*out = x;
+	return 0;
+fail:
+	dns_xdp_free(x);
+	return rc < 0 ? rc : TL_EIO;
+}
+
+unsigned dns_xdp_nqueues(const struct dns_xdp *x)
+{
+	return x->nq;
+}
+
+struct dns_xdp_q *dns_xdp_queue(struct dns_xdp *x, unsigned i)
+{
+	return i < x->nq ? x->q[i] : NULL;
+}
+
+void dns_xdp_free(struct dns_xdp *x)
+{
+	unsigned i;
+
+	if (!x)
+		return;
+	bpf_link__destroy(x->link);
+	for (i = 0; i < XSKS_MAX; i++)
+		queue_free(x->q[i]);
+	bpf_object__close(x->obj);
+	tl_free(x);
+}
+
+/* Answer frames the kernel has sent are free again. */
+static void reap(struct dns_xdp_q *q)
+{
+	uint32_t idx, n, k;
+
+	n = xsk_ring_cons__peek(&q->cq, TX_FRAMES, &idx);
+	for (k = 0; k < n && q->nfree < TX_FRAMES; k++)
+		q->free[q->nfree++] = *xsk_ring_cons__comp_addr(&q->cq, idx + k);
+	xsk_ring_cons__release(&q->cq, n);
+}
+
+int dns_xdp_recv(struct dns_xdp_q *q, struct dns_xdp_in *in)
+{
+	uint32_t idx, n, k;
+	int got = 0;
+
+	reap(q);
+	n = xsk_ring_cons__peek(&q->rx, DNS_XDP_BATCH, &idx);
+	for (k = 0; k < n; k++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + k);
+		const uint8_t *f = xsk_umem__get_data(q->area, d->addr);
+		struct dns_xdp_in *i = &in[got];
+
+		/* The kernel keeps a descriptor in its frame; checked all
+		 * the same, as everything off the wire is. */
+		if (d->len <= FRAME - RX_HEADROOM &&
+		    dns_frame_query(f, d->len, &i->q)) {
+			i->frame = f;
+			i->msg = f + i->q.off;
+			i->addr = d->addr;
+			got++;
+		} else {
+			q->back[q->nback++] = d->addr;
+		}
+	}
+	xsk_ring_cons__release(&q->rx, n);
+	return got;
+}
+
+void dns_xdp_answer(struct dns_xdp_q *q, const struct dns_xdp_in *in,
+		    const uint8_t *msg, size_t len)
+{
+	struct xdp_desc *d;
+	uint8_t *r;
+	uint32_t idx;
+
+	/* No frame free or no room in the ring: dropped, as a full socket
+	 * buffer drops it; the client asks again. */
+	if (!len || len > q->msg_max || !q->nfree ||
+	    xsk_ring_prod__reserve(&q->tx, 1, &idx) != 1)
+		return;
+	d = xsk_ring_prod__tx_desc(&q->tx, idx);
+	d->addr = q->free[--q->nfree];
+	d->options = 0;
+	r = xsk_umem__get_data(q->area, d->addr);
+	memcpy(r + in->q.off, msg, len);
+	d->len = (uint32_t)dns_frame_reply(in->frame, &in->q, r, len);
+	q->ntx++;
+}
+
+void dns_xdp_send(struct dns_xdp_q *q, const struct dns_xdp_in *in, int n)
+{
+	uint32_t idx, k, total = (uint32_t)n + q->nback;
+	int t;
+
+	if (q->ntx) {
+		xsk_ring_prod__submit(&q->tx, q->ntx);
+		q->ntx = 0;
+		/* Copy mode sends only on a system call, a batch at a
+		 * time. */
+		for (t = 0; t < KICK_TRIES &&
+			    xsk_ring_prod__needs_wakeup(&q->tx); t++)
+			if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) == 0 ||
+			    (errno != EAGAIN && errno != EBUSY))
+				break;
+	}
+	/* The fill ring holds every query frame: there is room. */
+	if (!total || xsk_ring_prod__reserve(&q->fq, total, &idx) != total)
+		return;
+	for (k = 0; k < (uint32_t)n; k++)
+		*xsk_ring_prod__fill_addr(&q->fq, idx + k) =
+			in[k].addr - in[k].addr % FRAME;
+	for (k = 0; k < q->nback; k++)
+		*xsk_ring_prod__fill_addr(&q->fq, idx + n + k) =
+			q->back[k] - q->back[k] % FRAME;
+	q->nback = 0;
+	xsk_ring_prod__submit(&q->fq, total);
+	/* A zero-copy driver may wait to be told of new fill frames. */
+	if (xsk_ring_prod__needs_wakeup(&q->fq))
+		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+void dns_xdp_wait(struct dns_xdp_q *q, int timeout_ms)
+{
+	struct pollfd p = {q->fd, POLLIN, 0};
+
+	poll(&p, 1, timeout_ms);
+}
