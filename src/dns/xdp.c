@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -42,6 +43,8 @@
 #define TX_FRAMES 1024     /* frames for answers (count); the TX ring's size */
 #define NFRAMES (RX_FRAMES + TX_FRAMES)
 #define KICK_TRIES 4       /* sendto calls to start sending a batch */
+#define BUSY_TRIES 40      /* tries for a queue a closed socket still holds */
+#define BUSY_WAIT_NS 50000000 /* between them (ns): 2 s in all */
 /* The headroom the kernel keeps before a received frame's data. */
 #define RX_HEADROOM 256
 
@@ -79,6 +82,7 @@ struct dns_xdp {
 };
 
 /* libbpf's and libxdp's warnings, as ours. */
+__attribute__((format(printf, 2, 0)))
 static int print_lib(enum libbpf_print_level level, const char *fmt,
 		     va_list ap)
 {
@@ -158,7 +162,7 @@ static int queue_open(const char *ifname, unsigned i, int xsks,
 	};
 	struct dns_xdp_q *q = tl_calloc(1, sizeof(*q));
 	uint32_t idx, k;
-	int rc;
+	int rc, t;
 
 	if (!q)
 		return TL_ENOMEM;
@@ -178,8 +182,15 @@ static int queue_open(const char *ifname, unsigned i, int xsks,
 			  strerror(-rc));
 		goto fail;
 	}
-	rc = xsk_socket__create(&q->xsk, ifname, i, q->umem, &q->rx, &q->tx,
-				&sc);
+	/* A socket just closed (a server restarted after a crash) frees
+	 * its queue a moment later, from a kernel work queue: wait for it. */
+	for (t = 0;; t++) {
+		rc = xsk_socket__create(&q->xsk, ifname, i, q->umem, &q->rx,
+					&q->tx, &sc);
+		if (rc != -EBUSY || t == BUSY_TRIES)
+			break;
+		nanosleep(&(struct timespec){0, BUSY_WAIT_NS}, NULL);
+	}
 	if (rc < 0) {
 		q->xsk = NULL;
 		log_error("dns", "xdp: %s queue %u: AF_XDP socket: %s", ifname,
@@ -217,6 +228,7 @@ int dns_xdp_new(const char *ifname, const struct sockaddr_storage *addrs,
 	struct bpf_program *prog;
 	struct dns_xdp *x;
 	int ifindex, mtu, xsks, lfd, rc;
+	uint32_t id = 0;
 	unsigned i;
 
 	ifindex = (int)if_nametoindex(ifname);
@@ -233,10 +245,17 @@ int dns_xdp_new(const char *ifname, const struct sockaddr_storage *addrs,
 			  FRAME);
 		return TL_EINVAL;
 	}
+	libbpf_set_print(print_lib);
+	/* Another program there (another server's, or a firewall's) would
+	 * be replaced or refuse ours, and its queues may be taken. */
+	if (bpf_xdp_query_id(ifindex, 0, &id) == 0 && id) {
+		log_error("dns", "xdp: %s has an XDP program already (id %u): "
+			  "another server's, or another tool's", ifname, id);
+		return TL_EEXIST;
+	}
 	x = tl_calloc(1, sizeof(*x));
 	if (!x)
 		return TL_ENOMEM;
-	libbpf_set_print(print_lib);
 	x->obj = bpf_object__open_mem(dns_xdp_obj, dns_xdp_obj_len, NULL);
 	if (!x->obj) {
 		rc = -errno;
