@@ -23,6 +23,12 @@
 # and, for each W in the environment's WAITS (e.g. WAITS="500 1000";
 # default none), trapline with udp_wait = W and the null server batching
 # with a W µs wait: what a longer coalescing wait saves, and costs.
+# With XDP=1 in the environment (root), the whole run goes into a network
+# namespace of its own (its loopback set up to take replies built outside
+# the stack: route_localnet, accept_local), and two more servers join:
+#   trapline, xdp      `trapline dns` with [dns] xdp = lo (AF_XDP);
+#   null, AF_XDP       the null server's answer over AF_XDP
+#                      (bench/xdpnull.c), with the 250 µs wait.
 # The null servers answer each query with itself, REFUSED: what they cost
 # is the kernel's per-datagram work plus a header fix, the floor under
 # any server doing its I/O that way. For each: CPU per answered query
@@ -40,6 +46,16 @@ py=/usr/bin/python3
 dir=bench/data/dns-$listed
 zone=bl.bench
 export TRAPLINE_NOW=2026-11-27 TZ=UTC
+if [ -n "${XDP:-}" ] && [ -z "${FLOOR_NETNS:-}" ]; then
+	exec unshare -n env FLOOR_NETNS=1 "$0" "$@"
+fi
+if [ -n "${FLOOR_NETNS:-}" ]; then
+	ip link set lo up
+	for c in all lo; do
+		sysctl -qw "net.ipv4.conf.$c.route_localnet=1" \
+			"net.ipv4.conf.$c.accept_local=1"
+	done
+fi
 . bench/dnslib.sh
 
 for f in queries.txt bl.rbl dns.conf store/snapshot/bl.snap; do
@@ -49,6 +65,7 @@ for f in queries.txt bl.rbl dns.conf store/snapshot/bl.snap; do
 	fi
 done
 cc -O2 -Wall -o "$dir/nullsrv" bench/nullsrv.c
+[ -z "${XDP:-}" ] || cc -O2 -Wall -o "$dir/xdpnull" bench/xdpnull.c
 
 chmod 755 "$dir"
 pid=
@@ -65,6 +82,12 @@ for w in 0 ${WAITS:-}; do
 	names+=("trapline, udp_wait = $w" "null, batched, $w µs wait")
 	kinds+=("trapline dns-w$w" "null batch $w")
 done
+if [ -n "${XDP:-}" ]; then
+	printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\nxdp = lo\n' \
+		"$zone" >"$dir/dns-xdp.conf"
+	names+=("trapline, xdp" "null, AF_XDP, 250 µs wait")
+	kinds+=("trapline dns-xdp" "xdpnull 250")
+fi
 # Start the server of kind $1 (words) on port $2, in the background.
 start() {
 	local k
@@ -75,6 +98,7 @@ start() {
 	trapline) exec "$bin" dns --data "$dir/store" --listen "127.0.0.1:$2" \
 		--config "$dir/${k[1]}.conf" 2>"$dir/floor-trapline.log" ;;
 	null) exec "$dir/nullsrv" "$2" "${k[@]:1}" ;;
+	xdpnull) exec "$dir/xdpnull" "$2" "${k[1]}" lo ;;
 	esac
 }
 
@@ -118,8 +142,8 @@ all() { tr ' ' '\n' | grep . | awk '{printf "%s%s", sep, $1; sep = " / "}'; }
 rmed=$(echo "${us[0]}" | median)
 printf '### Floor: CPU per query and latency tail, %s listed, %s q/s (%s)\n\n' \
 	"$listed" "$rate" "$(date -u +%Y-%m-%d)"
-printf 'Command: `%sbench/floor.sh %s %s %s %s` (medians of %s rounds)\n\n' \
-	"${WAITS:+WAITS=\"$WAITS\" }" "$listed" "$rate" "$secs" "$rounds" \
+printf 'Command: `%s%sbench/floor.sh %s %s %s %s` (medians of %s rounds)\n\n' \
+	"${XDP:+XDP=1 }" "${WAITS:+WAITS=\"$WAITS\" }" "$listed" "$rate" "$secs" "$rounds" \
 	"$rounds"
 printf '| server | CPU per query (µs) | over rbldnsd'"'"'s | user (µs) | worst answer (ms), runs | answers over 5 ms, runs |\n'
 printf '|---|---|---|---|---|---|\n'

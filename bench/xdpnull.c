@@ -346,22 +346,6 @@ int main(int argc, char **argv)
 			struct pollfd pf = {fd, POLLIN, 0};
 
 			poll(&pf, 1, 200);
-			if (getenv("XDPNULL_DEBUG")) {
-				struct xdp_statistics st;
-				socklen_t sl = sizeof(st);
-
-				char b[512];
-
-				getsockopt(fd, SOL_XDP, XDP_STATISTICS, &st, &sl);
-				fprintf(stderr, "udp %zd ", recv(ufd, b, sizeof(b), MSG_DONTWAIT));
-				fprintf(stderr, "drop %llu inval %llu full %llu "
-					"fillempty %llu txinval %llu\n",
-					(unsigned long long)st.rx_dropped,
-					(unsigned long long)st.rx_invalid_descs,
-					(unsigned long long)st.rx_ring_full,
-					(unsigned long long)st.rx_fill_ring_empty_descs,
-					(unsigned long long)st.tx_invalid_descs);
-			}
 			continue;
 		}
 		n = rp - rc;
@@ -396,8 +380,6 @@ int main(int argc, char **argv)
 		__atomic_store_n(tx.prod, tp, __ATOMIC_RELEASE);
 		if (o)
 			sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
-		if (getenv("XDPNULL_DEBUG"))
-			fprintf(stderr, "rx %u tx %u len %u\n", n, o, rd[rc & rx.mask].len);
 		now = mono_us();
 		if (wait_us && n < BATCH / 2 && now - last < STREAM_US) {
 			struct timespec ts = {0, wait_us * 1000};

@@ -30,8 +30,10 @@ struct dns_frame {
 /*
  * Parse the Ethernet frame @f (@len bytes): an untagged IPv4 (no
  * options, not a fragment) or IPv6 (UDP the first next header) UDP
- * datagram whose lengths agree with the frame and whose source port is
- * not 0. Fills @q and returns true; false for anything else.
+ * datagram whose lengths agree with the frame, whose source port is not
+ * 0, between unicast MACs and addresses (no broadcast, multicast or
+ * unspecified address either way). Fills @q and returns true; false for
+ * anything else.
  */
 bool dns_frame_query(const uint8_t *f, size_t len, struct dns_frame *q);
 

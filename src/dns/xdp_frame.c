@@ -4,7 +4,10 @@
  *
  * Everything here is hostile input: the XDP program only looked at the
  * headers, and a frame's lengths are checked again against each other
- * and against the frame. UDP checksums of queries are not checked: the
+ * and against the frame. Frames the stack would not answer with a
+ * unicast reply (group MACs, broadcast, multicast, unspecified
+ * addresses) are not taken: with a wildcard listen address the program
+ * hands them over too. UDP checksums of queries are not checked: the
  * link layer has done so on a real interface, and on loopback the field
  * holds only a partial sum (the kernel never fills it in there).
  */
@@ -30,17 +33,35 @@ static void put16(uint8_t *p, unsigned v)
 	p[1] = (uint8_t)v;
 }
 
+/* An IPv4 address no query comes from or goes to as unicast: 0.0.0.0/8,
+ * multicast and the limited broadcast (224.0.0.0 and up). */
+static bool v4_odd(const uint8_t *a)
+{
+	return a[0] == 0 || a[0] >= 224;
+}
+
+/* The same for IPv6: the unspecified address and multicast (ff00::/8). */
+static bool v6_odd(const uint8_t *a)
+{
+	static const uint8_t zero[16];
+
+	return a[0] == 0xff || memcmp(a, zero, 16) == 0;
+}
+
 bool dns_frame_query(const uint8_t *f, size_t len, struct dns_frame *q)
 {
 	const uint8_t *ip = f + ETH_HLEN, *udp;
 	size_t ulen;
 
-	if (len < ETH_HLEN)
+	/* Not to a group MAC (broadcast, multicast), nor from one: the
+	 * stack never answers those with a unicast reply either. */
+	if (len < ETH_HLEN || (f[0] & 1) || (f[6] & 1))
 		return false;
 	switch (get16(f + 12)) {
 	case 0x0800:
 		if (len < ETH_HLEN + IP4_HLEN + UDP_HLEN || ip[0] != 0x45 ||
-		    ip[9] != IP_UDP || (get16(ip + 6) & 0x3fff))
+		    ip[9] != IP_UDP || (get16(ip + 6) & 0x3fff) ||
+		    v4_odd(ip + 12) || v4_odd(ip + 16))
 			return false;
 		/* The IP length may be shorter than the frame (Ethernet
 		 * pads to 60 bytes), never longer. */
@@ -53,7 +74,8 @@ bool dns_frame_query(const uint8_t *f, size_t len, struct dns_frame *q)
 		break;
 	case 0x86dd:
 		if (len < ETH_HLEN + IP6_HLEN + UDP_HLEN ||
-		    (ip[0] >> 4) != 6 || ip[6] != IP_UDP)
+		    (ip[0] >> 4) != 6 || ip[6] != IP_UDP ||
+		    v6_odd(ip + 8) || v6_odd(ip + 24))
 			return false;
 		if (get16(ip + 4) < UDP_HLEN ||
 		    get16(ip + 4) > len - ETH_HLEN - IP6_HLEN)

@@ -59,7 +59,10 @@ struct snap {
 	/* IPv4 keys by their top 16 bits: the keys of prefix p are
 	 * [idx[p], idx[p + 1]), so a search touches a few cache lines, not
 	 * log2(n) of them across the whole array. Built at load. */
-	uint32_t *idx4, *idxh4; /* 65537 entries each, owned */
+	uint32_t *idx4, *idxh4; /* 65537 entries each, owned (idx4: unless
+				 * in hot) */
+	void *hot;      /* k4, v4 and idx4 in huge pages (hot_copy), or NULL */
+	size_t hot_len;
 };
 
 #define IDX_SIZE 65537u
@@ -91,6 +94,68 @@ static void drop_pages(const uint8_t *from, const uint8_t *to)
 
 	if (b > a)
 		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+#define HUGE_PAGE (2u << 20) /* bytes of a transparent huge page */
+
+/* May anonymous memory be in huge pages here (THP not "never")? */
+static bool thp_usable(void)
+{
+	char b[128];
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	bool ok = false;
+
+	if (f) {
+		ok = fgets(b, sizeof(b), f) && !strstr(b, "[never]");
+		fclose(f);
+	}
+	return ok;
+}
+
+/*
+ * Copy the listed IPv4 keys, their codes and their /16 index into
+ * anonymous memory in transparent huge pages, and search there; the
+ * file's pages for them are given back. Every query searches these at a
+ * random place: in 4 KiB pages of the file each search also misses the
+ * TLB, and in a virtual machine such a miss walks two page tables.
+ * Measured (bench/RESULTS.md, ninth round): 0.25-0.35 µs less CPU a
+ * query at 1 and 10 million listed, for one memcpy at load and at most
+ * 2 MiB more resident. Where huge pages cannot be had, the file's
+ * mapping is searched as before.
+ */
+static void hot_copy(struct snap *sn)
+{
+	size_t n4 = (size_t)sn->h.n4, kb = n4 * 4, ib = IDX_SIZE * 4;
+	size_t len = (2 * kb + ib + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	uint8_t *m, *a;
+
+	if (!thp_usable())
+		return;
+	m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return;
+	/* Aligned to a huge page, the slack either side unmapped. */
+	a = (uint8_t *)(((uintptr_t)m + HUGE_PAGE - 1) &
+			~(uintptr_t)(HUGE_PAGE - 1));
+	if (a > m)
+		munmap(m, (size_t)(a - m));
+	munmap(a + len, (size_t)(m + HUGE_PAGE - a));
+	if (madvise(a, len, MADV_HUGEPAGE) < 0) {
+		munmap(a, len);
+		return;
+	}
+	memcpy(a, sn->idx4, ib);
+	memcpy(a + ib, sn->k4, kb);
+	memcpy(a + ib + kb, sn->v4, kb);
+	mprotect(a, len, PROT_READ);
+	drop_pages((const uint8_t *)sn->k4, (const uint8_t *)sn->k4 + 2 * kb);
+	tl_free(sn->idx4);
+	sn->idx4 = (uint32_t *)a;
+	sn->k4 = (const uint32_t *)(a + ib);
+	sn->v4 = (const uint32_t *)(a + ib + kb);
+	sn->hot = a;
+	sn->hot_len = len;
 }
 
 /* The snapshot's code bits and the answer octets they stand for: the one
@@ -872,6 +937,7 @@ int snap_load_built(const char *path, const struct snap_info *built,
 		rc = TL_ENOMEM;
 		goto fail;
 	}
+	hot_copy(sn);
 	/* Checking read every page. The listed set stays resident (it is
 	 * what every query searches); the history, asked only through the
 	 * hist zone, is given back to the kernel until it is asked. */
@@ -890,7 +956,10 @@ void snap_free(struct snap *sn)
 {
 	if (!sn)
 		return;
-	tl_free(sn->idx4);
+	if (sn->hot)
+		munmap(sn->hot, sn->hot_len);
+	else
+		tl_free(sn->idx4);
 	tl_free(sn->idxh4);
 	munmap(sn->map, sn->len);
 	tl_free(sn);

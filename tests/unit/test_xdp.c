@@ -137,11 +137,22 @@ static void test_others_left(void **state)
 	p16(f + 54, 0);
 	assert_false(dns_frame_query(f, len, &q));
 	refused(false, 0, 0, 1);        /* a byte short */
+	refused(false, 0, 0xff, 0);     /* to the broadcast MAC */
+	refused(false, 6, 0x01, 0);     /* from a group MAC */
+	refused(false, 30, 255, 0);     /* to 255.x: broadcast */
+	refused(false, 30, 239, 0);     /* to multicast */
+	refused(false, 26, 0, 0);       /* from 0.x */
+	refused(false, 26, 224, 0);     /* from multicast */
+	refused(true, 38, 0xff, 0);     /* to IPv6 multicast */
+	refused(true, 22, 0xff, 0);     /* from it */
 	refused(true, 20, 0, 0);        /* a hop-by-hop header first */
 	refused(true, 14, 0x40, 0);     /* not version 6 */
 	refused(true, 19, 8 + MSG_LEN + 1, 0); /* longer than the frame */
 	refused(true, 59, 8 + MSG_LEN + 1, 0); /* UDP and IP disagree */
 	refused(true, 0, 0, 1);
+	len = frame(f, true);           /* from :: */
+	memset(f + 22, 0, 16);
+	assert_false(dns_frame_query(f, len, &q));
 
 	/* Every prefix of a good frame but the whole is refused (the
 	 * frame's end is below the lengths), none read past it. */
