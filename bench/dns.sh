@@ -9,6 +9,9 @@
 #   TRAPLINE_BIN  the binary (default build/trapline)
 #   SNAPSHOT_DIR  trapline's [dns] snapshot_dir (default: DATA/snapshot
 #                 in the store's directory; e.g. a directory on tmpfs)
+#   XDP=1         trapline with [dns] xdp = lo (AF_XDP; root), the whole
+#                 run in a network namespace of its own, as in
+#                 bench/floor.sh
 #
 # The data: LISTED random public IPv4 addresses, each with a spam event
 # yesterday, ingested into a store (cached in bench/data/dns-LISTED/).
@@ -88,8 +91,19 @@ if [ ! -d "$dir/store" ]; then
 	"$bin" ingest --quiet --data "$dir/store" "$dir/events.ndjson"
 fi
 snapdir=${SNAPSHOT_DIR:-$dir/store/snapshot}
-printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\nsnapshot_dir = %s\n' \
-	"$zone" "$snapdir" >"$dir/dns.conf"
+printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\nsnapshot_dir = %s\n%s' \
+	"$zone" "$snapdir" "${XDP:+xdp = lo
+}" >"$dir/dns.conf"
+if [ -n "${XDP:-}" ] && [ -z "${BENCH_NETNS:-}" ]; then
+	exec unshare -n env BENCH_NETNS=1 "$0" "$@"
+fi
+if [ -n "${BENCH_NETNS:-}" ]; then
+	ip link set lo up
+	for c in all lo; do
+		sysctl -qw "net.ipv4.conf.$c.route_localnet=1" \
+			"net.ipv4.conf.$c.accept_local=1"
+	done
+fi
 
 . bench/dnslib.sh
 stalls_build
@@ -216,7 +230,7 @@ tus=$(us "$tans" "$tticks")
 rus=$(us "$rans" "$rticks")
 printf '### DNS: trapline dns vs rbldnsd, %s listed IPv4 (%s)\n\n' \
 	"$listed" "$(date -u +%Y-%m-%d)"
-printf 'Command: `%sbench/dns.sh %s %s %s`\n\n' \
+printf 'Command: `%s%sbench/dns.sh %s %s %s`\n\n' "${XDP:+XDP=1 }" \
 	"${SNAPSHOT_DIR:+SNAPSHOT_DIR=$SNAPSHOT_DIR }" "$listed" "$rate" "$secs"
 printf '| figure | rbldnsd | trapline | ratio |\n|---|---|---|---|\n'
 printf '| start to answering (s) | %.2f | %.2f (snapshot build + load) | %.2f |\n' \

@@ -119,9 +119,9 @@ static bool thp_usable(void)
  * random place: in 4 KiB pages of the file each search also misses the
  * TLB, and in a virtual machine such a miss walks two page tables.
  * Measured (bench/RESULTS.md, ninth round): 0.25-0.35 µs less CPU a
- * query at 1 and 10 million listed, for one memcpy at load and at most
- * 2 MiB more resident. Where huge pages cannot be had, the file's
- * mapping is searched as before.
+ * query at 1 and 10 million listed, for one memcpy at load. Where huge
+ * pages cannot be had, or the arrays do not fill one (fewer than about
+ * 230,000 listed), the file's mapping is searched as before.
  */
 static void hot_copy(struct snap *sn)
 {
@@ -141,7 +141,12 @@ static void hot_copy(struct snap *sn)
 	if (a > m)
 		munmap(m, (size_t)(a - m));
 	munmap(a + len, (size_t)(m + HUGE_PAGE - a));
-	if (madvise(a, len, MADV_HUGEPAGE) < 0) {
+	/* Huge pages for the whole 2 MiB pieces only: the rest in small
+	 * ones, so that the copy takes no more memory than the file's pages
+	 * it stands in for. */
+	if (2 * kb + ib < HUGE_PAGE ||
+	    madvise(a, (2 * kb + ib) & ~(size_t)(HUGE_PAGE - 1),
+		    MADV_HUGEPAGE) < 0) {
 		munmap(a, len);
 		return;
 	}
