@@ -94,18 +94,9 @@ snapdir=${SNAPSHOT_DIR:-$dir/store/snapshot}
 printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\nsnapshot_dir = %s\n%s' \
 	"$zone" "$snapdir" "${XDP:+xdp = lo
 }" >"$dir/dns.conf"
-if [ -n "${XDP:-}" ] && [ -z "${BENCH_NETNS:-}" ]; then
-	exec unshare -n env BENCH_NETNS=1 "$0" "$@"
-fi
-if [ -n "${BENCH_NETNS:-}" ]; then
-	ip link set lo up
-	for c in all lo; do
-		sysctl -qw "net.ipv4.conf.$c.route_localnet=1" \
-			"net.ipv4.conf.$c.accept_local=1"
-	done
-fi
 
 . bench/dnslib.sh
+xdp_netns "$0" "$@"
 stalls_build
 peak() {
 	dnsperf -s 127.0.0.1 -p "$1" -d "$dir/queries.txt" -l 10 -c 4 -q 500 \

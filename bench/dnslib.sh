@@ -1,6 +1,21 @@
 # bench/dnslib.sh -- helpers shared by bench/dns.sh and bench/floor.sh;
 # sourced, with $py, $dir (holding queries.txt), $rate and $secs set.
 
+# With XDP in the environment: run the calling script ("$0" "$@" as
+# arguments) again in a network namespace of its own, and there set up
+# its loopback to take the replies trapline's AF_XDP path and
+# bench/xdpnull.c build outside the stack (route_localnet, accept_local:
+# see trapline-dns(1)). Without XDP: nothing.
+xdp_netns() {
+	[ -n "${XDP:-}" ] || return 0
+	[ -n "${BENCH_NETNS:-}" ] || exec unshare -n env BENCH_NETNS=1 "$@"
+	ip link set lo up
+	for c in all lo; do
+		sysctl -qw "net.ipv4.conf.$c.route_localnet=1" \
+			"net.ipv4.conf.$c.accept_local=1"
+	done
+}
+
 # A port free for UDP and TCP, outside the ephemeral range (why: there).
 free_port() { "$py" tests/integration/freeport.py; }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; } # clock ticks

@@ -46,17 +46,8 @@ py=/usr/bin/python3
 dir=bench/data/dns-$listed
 zone=bl.bench
 export TRAPLINE_NOW=2026-11-27 TZ=UTC
-if [ -n "${XDP:-}" ] && [ -z "${FLOOR_NETNS:-}" ]; then
-	exec unshare -n env FLOOR_NETNS=1 "$0" "$@"
-fi
-if [ -n "${FLOOR_NETNS:-}" ]; then
-	ip link set lo up
-	for c in all lo; do
-		sysctl -qw "net.ipv4.conf.$c.route_localnet=1" \
-			"net.ipv4.conf.$c.accept_local=1"
-	done
-fi
 . bench/dnslib.sh
+xdp_netns "$0" "$@"
 
 for f in queries.txt bl.rbl dns.conf store/snapshot/bl.snap; do
 	if [ ! -e "$dir/$f" ]; then

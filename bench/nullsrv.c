@@ -26,27 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 32 /* as trapline's UDP_BATCH */
-#define STREAM_US 2000 /* as trapline's UDP_STREAM_US */
+#include "nullans.h"
+
 #define MSG_MAX 512
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* QR on, RA off, rcode REFUSED; returns 0 for what is not a query. */
-static size_t answer(uint8_t *m, size_t len)
-{
-	if (len < 12 || (m[2] & 0x80))
-		return 0;
-	m[2] |= 0x80;
-	m[3] = (uint8_t)((m[3] & 0x70) | 5);
-	return len;
-}
 
 static void run_single(int fd)
 {

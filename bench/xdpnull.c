@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nullans.h"
+
 #ifndef SOL_XDP
 #define SOL_XDP 283
 #endif
@@ -44,8 +46,6 @@
 #define NFRAMES 4096    /* UMEM frames (count): half RX, half TX */
 #define FRAME 2048      /* bytes a frame */
 #define RING 2048       /* entries in each ring */
-#define BATCH 32        /* as nullsrv's and trapline's batch */
-#define STREAM_US 2000  /* as trapline's UDP_STREAM_US */
 #define HDR 42          /* Ethernet + IPv4 (no options) + UDP */
 
 struct ring {
@@ -53,14 +53,6 @@ struct ring {
 	void *desc;
 	uint32_t mask;
 };
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static long sys_bpf(int cmd, union bpf_attr *a)
 {
@@ -144,16 +136,6 @@ static void *map_ring(int fd, size_t off_desc, struct xdp_ring_offset *o,
 	r->desc = m + o->desc;
 	r->mask = RING - 1;
 	return m;
-}
-
-/* QR on, rcode REFUSED; 0 for what is not a query. */
-static size_t answer(uint8_t *m, size_t len)
-{
-	if (len < 12 || (m[2] & 0x80))
-		return 0;
-	m[2] |= 0x80;
-	m[3] = (uint8_t)((m[3] & 0x70) | 5);
-	return len;
 }
 
 static uint16_t ip_sum(const uint8_t *h)

@@ -10,7 +10,6 @@ route_localnet and accept_local set: the namespace sets both (a real
 interface needs neither).
 """
 import os
-import random
 import re
 import shutil
 import signal
@@ -20,21 +19,15 @@ import time
 
 import pytest
 
-from conftest import BIN, ev, lines, logfile
+from conftest import BIN, logfile
 from freeport import free_port
+from test_dns import EVENTS
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not all(shutil.which(p) for p in
                                  ("dig", "unshare", "nsenter", "ip")),
     reason="needs root, dig, unshare, nsenter and ip (scripts/install-deps)")
 
-EVENTS = lines(
-    ev("2026-11-26T10:00:00Z", "81.2.69.160"),
-    ev("2026-11-25T10:00:00Z", "81.2.69.160", "auth"),
-    ev("2026-11-26T10:00:00Z", "2a02:c7f::1", "dictionary"),
-    ev("2016-10-01T10:00:00Z", "81.2.69.161"),
-    ev("2026-10-01T10:00:00Z", "81.2.69.161"),
-)
 
 # What a mail server, a resolver and an operator ask: (name, type, dig
 # options), each over IPv4 and IPv6.
