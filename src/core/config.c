@@ -136,11 +136,11 @@ static const struct key keys[] = {
 	{"dns", "xdp", K_STR, OFF(dns_xdp), "",
 	 "an interface (e.g. eth0, or lo) whose UDP queries to the listen "
 	 "addresses are taken by an XDP program and answered through AF_XDP "
-	 "sockets, one per receive queue up to workers, without the UDP "
-	 "stack; needs root (CAP_BPF, CAP_NET_ADMIN, CAP_NET_RAW), and no "
-	 "other XDP program on the interface. IPv4 options, fragments, IPv6 "
-	 "extension headers, VLAN tags and TCP still reach the sockets. "
-	 "Empty: none"},
+	 "sockets, one per queue up to workers, without the UDP stack; "
+	 "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_NET_RAW, CAP_IPC_LOCK), "
+	 "no other XDP program on the interface and no VLAN, bridge or bond "
+	 "on it. IPv4 options, fragments, IPv6 extension headers and TCP "
+	 "still reach the sockets; XDP runs before netfilter. Empty: none"},
 	{"dns", "version", K_STR, OFF(dns_version), "",
 	 "the text CHAOS TXT version.bind and version.server get; empty: "
 	 "such queries are refused"},

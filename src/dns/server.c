@@ -833,6 +833,13 @@ int dns_server_start(struct dns_server *srv)
 			w->xs->started = true;
 		}
 	}
+	/* The queues are served: now the program may send queries there. */
+	if (srv->xdp) {
+		int rc = dns_xdp_attach(srv->xdp);
+
+		if (rc < 0)
+			return rc;
+	}
 	log_info("dns", "listening on port %d (UDP and TCP) with %u workers",
 		 srv->port, srv->nworkers);
 	return 0;

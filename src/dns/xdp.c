@@ -15,12 +15,16 @@
  * batch is answered; an answer frame when the kernel has sent it (the
  * completion ring).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <linux/if_link.h>
+#include <net/if_arp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -38,6 +42,7 @@
 #include "xdp.h"
 
 #define XSKS_MAX 64        /* queues served (count); as xdp_prog.bpf.c */
+#define LISTEN_KEYS 256    /* addresses and ports served; as xdp_prog.bpf.c */
 #define FRAME 2048         /* bytes a UMEM frame (the least AF_XDP takes) */
 /* Frames for queries (count): what a stall of the serving thread can
  * leave waiting, 19 ms at 20,000 queries/s, before the kernel drops the
@@ -60,10 +65,15 @@
 extern const char dns_xdp_obj[];
 extern const size_t dns_xdp_obj_len;
 
-/* As struct listen_key in xdp_prog.bpf.c. */
+/* As struct listen_key and struct self in xdp_prog.bpf.c. */
 struct listen_key {
 	uint8_t addr[16];
 	uint16_t port;
+	uint16_t pad;
+};
+
+struct self {
+	uint8_t mac[6];
 	uint16_t pad;
 };
 
@@ -84,7 +94,10 @@ struct dns_xdp_q {
 
 struct dns_xdp {
 	struct bpf_object *obj;
+	struct bpf_program *prog;
 	struct bpf_link *link;
+	int ifindex;
+	char ifname[IF_NAMESIZE];
 	unsigned nq;
 	struct dns_xdp_q *q[XSKS_MAX];
 };
@@ -110,8 +123,9 @@ static int print_lib(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
-/* Receive queues of @ifname (sysfs), at least 1. */
-static unsigned rx_queues(const char *ifname)
+/* Queues of @ifname that can both receive and send (sysfs), at least 1:
+ * a socket on a queue with no TX queue of its number could not answer. */
+static unsigned queues_of(const char *ifname)
 {
 	char path[128];
 	unsigned n;
@@ -121,23 +135,171 @@ static unsigned rx_queues(const char *ifname)
 			 ifname, n);
 		if (access(path, F_OK) < 0)
 			break;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/tx-%u",
+			 ifname, n);
+		if (access(path, F_OK) < 0)
+			break;
 	}
 	return n ? n : 1;
 }
 
-static int if_mtu(const char *ifname)
+/* What the interface is: its MTU, flags, MAC and link type (ARPHRD_*;
+ * ioctl, which answers for this process's network namespace). */
+static int if_get(const char *ifname, int *mtu, short *flags, uint8_t mac[6],
+		  int *type)
 {
 	struct ifreq ifr;
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), mtu = -1;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), rc = -1;
 
 	if (fd < 0)
 		return -1;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
-		mtu = ifr.ifr_mtu;
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0) {
+		*mtu = ifr.ifr_mtu;
+		if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+			*flags = ifr.ifr_flags;
+			if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
+				memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+				*type = ifr.ifr_hwaddr.sa_family;
+				rc = 0;
+			}
+		}
+	}
 	close(fd);
-	return mtu;
+	return rc;
+}
+
+/*
+ * May the program go on @ifname, of link type @type? Only where frames
+ * are Ethernet (or loopback's), and not on a device that is part of
+ * another (a VLAN's, a bridge's or a bond's lower device): the program
+ * would take that one's queries, and a VLAN tag stripped by the NIC is
+ * not in the frame, so the answer would go out on the wrong VLAN. The
+ * upper devices are read from sysfs, which shows the namespace that
+ * mounted it. 0 or a TL_E* (logged).
+ */
+static int if_usable(const char *ifname, int type)
+{
+	char path[128];
+	struct dirent *e;
+	DIR *d;
+
+	if (type != ARPHRD_ETHER && type != ARPHRD_LOOPBACK) {
+		log_error("dns", "xdp: %s is not an Ethernet interface (type "
+			  "%d): its frames have no Ethernet header", ifname,
+			  type);
+		return TL_EINVAL;
+	}
+	snprintf(path, sizeof(path), "/sys/class/net/%s", ifname);
+	d = opendir(path);
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, "upper_", 6)) {
+			log_error("dns", "xdp: %s carries %s (a VLAN, bridge or "
+				  "bond): put xdp on an interface of its own",
+				  ifname, e->d_name + 6);
+			closedir(d);
+			return TL_EINVAL;
+		}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+/* Put (@a, @port) into the listen map @fd: @a as a listen_key address. */
+static int listen_put(int fd, const uint8_t a[16], uint16_t port)
+{
+	struct listen_key k;
+	uint8_t one = 1;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.addr, a, 16);
+	k.port = port;
+	return bpf_map_update_elem(fd, &k, &one, BPF_ANY);
+}
+
+/* @ss's address as a listen_key address (IPv4 as ::ffff:a.b.c.d). */
+static void key_addr(const struct sockaddr *sa, uint8_t a[16])
+{
+	memset(a, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else {
+		memcpy(a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	}
+}
+
+static bool key_loopback(const uint8_t a[16])
+{
+	static const uint8_t v4[12] = {[10] = 0xff, [11] = 0xff};
+	static const uint8_t one[16] = {[15] = 1};
+
+	return (!memcmp(a, v4, 12) && a[12] == 127) || !memcmp(a, one, 16);
+}
+
+static bool key_any(const uint8_t a[16])
+{
+	static const uint8_t v4[16] = {[10] = 0xff, [11] = 0xff};
+	static const uint8_t v6[16];
+
+	return !memcmp(a, v4, 16) || !memcmp(a, v6, 16);
+}
+
+/*
+ * The listen map: each listen address with its port; for a wildcard
+ * one, the interface's own addresses of its family (an address added
+ * later is served by the UDP sockets through the stack). A loopback
+ * address is left out on an interface that is not loopback: the kernel
+ * drops what comes in there for one. 0 or a TL_E* (logged).
+ */
+static int listen_fill(int fd, const char *ifname, bool lo,
+		       const struct sockaddr_storage *addrs, unsigned n)
+{
+	struct ifaddrs *ifa = NULL, *i;
+	unsigned j, keys = 0;
+	uint8_t a[16];
+
+	if (getifaddrs(&ifa) < 0) {
+		log_error("dns", "xdp: %s: its addresses: %s", ifname,
+			  strerror(errno));
+		return TL_EIO;
+	}
+	for (j = 0; j < n; j++) {
+		const struct sockaddr *sa = (const void *)&addrs[j];
+		uint16_t port = addrs[j].ss_family == AF_INET
+					? ((const struct sockaddr_in *)sa)->sin_port
+					: ((const struct sockaddr_in6 *)sa)->sin6_port;
+
+		key_addr(sa, a);
+		if (!key_any(a)) {
+			if (key_loopback(a) && !lo)
+				continue;
+			if (keys++ == LISTEN_KEYS || listen_put(fd, a, port) < 0)
+				goto full;
+			continue;
+		}
+		for (i = ifa; i; i = i->ifa_next) {
+			if (!i->ifa_addr || strcmp(i->ifa_name, ifname) ||
+			    i->ifa_addr->sa_family != sa->sa_family)
+				continue;
+			key_addr(i->ifa_addr, a);
+			if (keys++ == LISTEN_KEYS || listen_put(fd, a, port) < 0)
+				goto full;
+		}
+	}
+	freeifaddrs(ifa);
+	if (!keys) {
+		log_error("dns", "xdp: none of the listen addresses is on %s",
+			  ifname);
+		return TL_EINVAL;
+	}
+	return 0;
+full:
+	freeifaddrs(ifa);
+	log_error("dns", "xdp: %s: more than %d addresses to serve, or the "
+		  "map refused one (%s)", ifname, LISTEN_KEYS, strerror(errno));
+	return TL_EINVAL;
 }
 
 static void queue_free(struct dns_xdp_q *q)
@@ -186,8 +348,10 @@ static int queue_open(const char *ifname, unsigned i, int xsks,
 			      &q->fq, &q->cq, &uc);
 	if (rc < 0) {
 		q->umem = NULL;
-		log_error("dns", "xdp: %s queue %u: UMEM: %s", ifname, i,
-			  strerror(-rc));
+		log_error("dns", "xdp: %s queue %u: UMEM: %s (it is pinned: "
+			  "CAP_IPC_LOCK, or a memlock limit of at least %d "
+			  "KiB a queue)", ifname, i, strerror(-rc),
+			  NFRAMES * FRAME / 1024);
 		goto fail;
 	}
 	/* A socket just closed (a server restarted after a crash) frees
@@ -233,21 +397,24 @@ int dns_xdp_new(const char *ifname, const struct sockaddr_storage *addrs,
 		unsigned n, unsigned queues, size_t msg_max,
 		struct dns_xdp **out)
 {
-	struct bpf_program *prog;
+	struct self me = {{0}, 0};
 	struct dns_xdp *x;
-	int ifindex, mtu, xsks, lfd, rc;
-	uint32_t id = 0;
+	int ifindex, mtu = 0, type = -1, xsks, lfd, sfd, rc;
+	uint32_t id = 0, zero = 0;
+	short flags = 0;
 	unsigned i;
 
 	ifindex = (int)if_nametoindex(ifname);
-	if (!ifindex) {
+	if (!ifindex || if_get(ifname, &mtu, &flags, me.mac, &type) < 0) {
 		log_error("dns", "xdp: no interface '%s'", ifname);
 		return TL_EINVAL;
 	}
+	rc = if_usable(ifname, type);
+	if (rc < 0)
+		return rc;
 	/* An answer must fit a frame, and the link without fragments. */
-	mtu = if_mtu(ifname);
 	if (DNS_FRAME_HDR_MAX + msg_max > FRAME ||
-	    (mtu > 0 && msg_max + (DNS_FRAME_HDR_MAX - 14) > (size_t)mtu)) {
+	    msg_max + (DNS_FRAME_HDR_MAX - 14) > (size_t)mtu) {
 		log_error("dns", "xdp: %s: answers of %zu bytes do not fit "
 			  "(MTU %d, frames of %d bytes)", ifname, msg_max, mtu,
 			  FRAME);
@@ -264,6 +431,8 @@ int dns_xdp_new(const char *ifname, const struct sockaddr_storage *addrs,
 	x = tl_calloc(1, sizeof(*x));
 	if (!x)
 		return TL_ENOMEM;
+	x->ifindex = ifindex;
+	snprintf(x->ifname, sizeof(x->ifname), "%s", ifname);
 	x->obj = bpf_object__open_mem(dns_xdp_obj, dns_xdp_obj_len, NULL);
 	if (!x->obj) {
 		rc = -errno;
@@ -279,34 +448,24 @@ int dns_xdp_new(const char *ifname, const struct sockaddr_storage *addrs,
 	}
 	xsks = bpf_object__find_map_fd_by_name(x->obj, "xsks");
 	lfd = bpf_object__find_map_fd_by_name(x->obj, "listen");
-	prog = bpf_object__find_program_by_name(x->obj, "trapline_dns");
-	if (xsks < 0 || lfd < 0 || !prog) {
+	sfd = bpf_object__find_map_fd_by_name(x->obj, "self");
+	x->prog = bpf_object__find_program_by_name(x->obj, "trapline_dns");
+	if (xsks < 0 || lfd < 0 || sfd < 0 || !x->prog) {
+		log_error("dns", "xdp: the program has not the maps this "
+			  "trapline puts in (a build mismatch)");
 		rc = TL_EIO;
 		goto fail;
 	}
-	for (i = 0; i < n; i++) {
-		struct listen_key k;
-		uint8_t one = 1;
-
-		memset(&k, 0, sizeof(k));
-		if (addrs[i].ss_family == AF_INET) {
-			const struct sockaddr_in *s = (const void *)&addrs[i];
-
-			k.addr[10] = k.addr[11] = 0xff;
-			memcpy(&k.addr[12], &s->sin_addr, 4);
-			k.port = s->sin_port;
-		} else {
-			const struct sockaddr_in6 *s = (const void *)&addrs[i];
-
-			memcpy(k.addr, &s->sin6_addr, 16);
-			k.port = s->sin6_port;
-		}
-		if (!k.port || bpf_map_update_elem(lfd, &k, &one, BPF_ANY) < 0) {
-			rc = TL_EINVAL;
-			goto fail;
-		}
+	if (bpf_map_update_elem(sfd, &zero, &me, BPF_ANY) < 0) {
+		rc = -errno;
+		log_error("dns", "xdp: %s: its MAC into the program: %s",
+			  ifname, strerror(errno));
+		goto fail;
 	}
-	x->nq = rx_queues(ifname);
+	rc = listen_fill(lfd, ifname, (flags & IFF_LOOPBACK) != 0, addrs, n);
+	if (rc < 0)
+		goto fail;
+	x->nq = queues_of(ifname);
 	if (queues < x->nq)
 		x->nq = queues;
 	for (i = 0; i < x->nq; i++) {
@@ -314,23 +473,28 @@ int dns_xdp_new(const char *ifname, const struct sockaddr_storage *addrs,
 		if (rc < 0)
 			goto fail;
 	}
-	/* Last: from here on queries come to the sockets. */
-	x->link = bpf_program__attach_xdp(prog, ifindex);
-	if (!x->link) {
-		rc = -errno;
-		log_error("dns", "xdp: %s: the program did not attach (%s)%s",
-			  ifname, strerror(errno),
-			  errno == EBUSY || errno == EEXIST
-				  ? ": the interface has an XDP program" : "");
-		goto fail;
-	}
-	log_info("dns", "xdp: UDP queries on %s taken by AF_XDP, %u queue%s",
-		 ifname, x->nq, x->nq == 1 ? "" : "s");
 	*out = x;
 	return 0;
 fail:
 	dns_xdp_free(x);
 	return rc < 0 ? rc : TL_EIO;
+}
+
+int dns_xdp_attach(struct dns_xdp *x)
+{
+	x->link = bpf_program__attach_xdp(x->prog, x->ifindex);
+	if (!x->link) {
+		int e = errno;
+
+		log_error("dns", "xdp: %s: the program did not attach (%s)%s",
+			  x->ifname, strerror(e),
+			  e == EBUSY || e == EEXIST
+				  ? ": the interface has an XDP program" : "");
+		return -e;
+	}
+	log_info("dns", "xdp: UDP queries on %s taken by AF_XDP, %u queue%s",
+		 x->ifname, x->nq, x->nq == 1 ? "" : "s");
+	return 0;
 }
 
 unsigned dns_xdp_nqueues(const struct dns_xdp *x)
@@ -424,14 +588,17 @@ void dns_xdp_send(struct dns_xdp_q *q, const struct dns_xdp_in *in, int n)
 	if (q->ntx) {
 		xsk_ring_prod__submit(&q->tx, q->ntx);
 		q->ntx = 0;
-		/* Copy mode sends only on a system call, a batch at a
-		 * time. */
+	}
+	/* Copy mode sends only on a system call, a batch at a time. Kick
+	 * while any answer is out, not only new ones: what a kick left in
+	 * the ring (a full device queue) must not wait for more answers,
+	 * which may need the frames it holds. */
+	if (q->nfree < TX_FRAMES)
 		for (t = 0; t < KICK_TRIES &&
 			    xsk_ring_prod__needs_wakeup(&q->tx); t++)
 			if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) == 0 ||
 			    (errno != EAGAIN && errno != EBUSY))
 				break;
-	}
 	/* The fill ring holds every query frame: there is room. */
 	if (!total || xsk_ring_prod__reserve(&q->fq, total, &idx) != total)
 		return;

@@ -8,7 +8,7 @@
  * program does not take reaches the UDP sockets through the stack.
  *
  * The frame functions (dns_frame_*) are pure and take hostile input;
- * fuzz/fuzz_xdp_frame.c drives them.
+ * fuzz/fuzz_xdp.c drives them.
  */
 #ifndef TRAPLINE_DNS_XDP_H
 #define TRAPLINE_DNS_XDP_H
@@ -61,16 +61,19 @@ struct dns_xdp_in {
 };
 
 /*
- * Load the program on @ifname for the listen addresses @addrs (@n of
- * them; port 0 is not allowed) and open a socket on each of the
- * interface's first @queues receive queues (fewer when it has fewer).
- * @msg_max: the longest DNS message an answer may be; refused when a
- * frame or the interface's MTU cannot hold it. Errors are logged.
- * Returns 0 or a TL_E*.
+ * Load the program for @ifname with the listen addresses @addrs (@n of
+ * them, their ports set) and open a socket on each of the interface's
+ * first @queues queues (fewer when it has fewer). @msg_max: the longest
+ * DNS message an answer may be; refused when a frame or the interface's
+ * MTU cannot hold it. Not attached yet: dns_xdp_attach, once the queues
+ * are served. Errors are logged. Returns 0 or a TL_E*.
  */
 int dns_xdp_new(const char *ifname, const struct sockaddr_storage *addrs,
 		unsigned n, unsigned queues, size_t msg_max,
 		struct dns_xdp **out);
+/* Attach the program (through a BPF link: it goes with the process):
+ * from here on queries come to the sockets. 0 or -errno (logged). */
+int dns_xdp_attach(struct dns_xdp *x);
 unsigned dns_xdp_nqueues(const struct dns_xdp *x);
 struct dns_xdp_q *dns_xdp_queue(struct dns_xdp *x, unsigned i);
 /* Detach the program, close the sockets, free @x. */

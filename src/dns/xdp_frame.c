@@ -4,12 +4,14 @@
  *
  * Everything here is hostile input: the XDP program only looked at the
  * headers, and a frame's lengths are checked again against each other
- * and against the frame. Frames the stack would not answer with a
- * unicast reply (group MACs, broadcast, multicast, unspecified
- * addresses) are not taken: with a wildcard listen address the program
- * hands them over too. UDP checksums of queries are not checked: the
- * link layer has done so on a real interface, and on loopback the field
- * holds only a partial sum (the kernel never fills it in there).
+ * and against the frame, and an IPv4 header's checksum with them. Frames
+ * the stack would not answer with a unicast reply (group MACs,
+ * broadcast, multicast, unspecified addresses) are not taken; the
+ * program passes them on already, and this is the second look. UDP
+ * checksums of queries are not checked: on loopback the field holds
+ * only a partial sum (the kernel never fills it in there), and a query
+ * damaged in its name is answered for that name, as any DNS message
+ * damaged in transit without a checksum would be.
  */
 #include <string.h>
 
@@ -31,6 +33,25 @@ static void put16(uint8_t *p, unsigned v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
+}
+
+/* The ones' complement sum of @n bytes at @p, added to @s (RFC 1071). */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += get16(p + i);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+static unsigned fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return ~s & 0xffff;
 }
 
 /* An IPv4 address no query comes from or goes to as unicast: 0.0.0.0/8,
@@ -61,7 +82,8 @@ bool dns_frame_query(const uint8_t *f, size_t len, struct dns_frame *q)
 	case 0x0800:
 		if (len < ETH_HLEN + IP4_HLEN + UDP_HLEN || ip[0] != 0x45 ||
 		    ip[9] != IP_UDP || (get16(ip + 6) & 0x3fff) ||
-		    v4_odd(ip + 12) || v4_odd(ip + 16))
+		    v4_odd(ip + 12) || v4_odd(ip + 16) ||
+		    fold(sum16(ip, IP4_HLEN, 0)) != 0)
 			return false;
 		/* The IP length may be shorter than the frame (Ethernet
 		 * pads to 60 bytes), never longer. */
@@ -94,25 +116,6 @@ bool dns_frame_query(const uint8_t *f, size_t len, struct dns_frame *q)
 	q->off = (size_t)(udp + UDP_HLEN - f);
 	q->len = ulen - UDP_HLEN;
 	return true;
-}
-
-/* The ones' complement sum of @n bytes at @p, added to @s (RFC 1071). */
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += get16(p + i);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static unsigned fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return ~s & 0xffff;
 }
 
 size_t dns_frame_reply(const uint8_t *f, const struct dns_frame *q,

@@ -2,18 +2,21 @@
 /* xdp_prog.bpf.c -- the XDP program of `trapline dns` with [dns] xdp set
  *
  * Runs on every frame the interface receives, before the kernel's IP
- * stack. A UDP datagram for one of the server's listen addresses and
- * ports (the `listen` map; an all-zero address there stands for any
- * address of its family) goes to the AF_XDP socket of the queue it came
- * in on (the `xsks` map); every other frame, and one whose queue has no
- * socket, goes on to the stack untouched. Only what the server parses
- * itself is taken: untagged Ethernet, IPv4 without options and not a
- * fragment, IPv6 with UDP as its first next header. The rest (IPv4
- * options, fragments, IPv6 extension headers, VLAN tags) reaches the
- * server's UDP sockets through the stack, as without XDP.
+ * stack. A UDP datagram sent to this interface's MAC (the `self` map),
+ * for one of the server's listen addresses and ports exactly (the
+ * `listen` map: xdp.c puts the interface's own addresses there for a
+ * wildcard one), from a unicast address and a port other than 0, goes
+ * to the AF_XDP socket of the queue it came in on (the `xsks` map).
+ * Every other frame, and one whose queue has no socket, goes on to the
+ * stack untouched. Only what the server parses itself is taken:
+ * untagged Ethernet, IPv4 without options and not a fragment, IPv6 with
+ * UDP as its first next header. The rest (IPv4 options, fragments, IPv6
+ * extension headers) reaches the server's UDP sockets through the
+ * stack, as without XDP.
  *
  * Built with clang -target bpf and embedded in the binary (meson.build);
- * loaded by xdp.c. The struct listen_key layout is shared with xdp.c.
+ * loaded by xdp.c. struct listen_key and struct self are shared with
+ * xdp.c.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -25,7 +28,7 @@
 #include <bpf/bpf_helpers.h>
 
 #define XSKS_MAX 64   /* queues with a socket (count); as xdp.c */
-#define LISTEN_MAX 16 /* listen addresses (count); as server.c */
+#define LISTEN_KEYS 256 /* addresses and ports served (count); as xdp.c */
 
 /* An address (IPv4 as ::ffff:a.b.c.d) and a port, network order. */
 struct listen_key {
@@ -33,6 +36,19 @@ struct listen_key {
 	__u16 port;
 	__u16 pad;
 };
+
+/* The interface's own MAC. */
+struct self {
+	__u8 mac[6];
+	__u16 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct self);
+} self SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -43,22 +59,25 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LISTEN_MAX);
+	__uint(max_entries, LISTEN_KEYS);
 	__type(key, struct listen_key);
 	__type(value, __u8);
 } listen SEC(".maps");
 
-/* Is (@k's address, port) or (any address of its family, port) ours? */
-static __always_inline int ours(struct listen_key *k, int v4)
+/* Was @eth sent to this interface's MAC? */
+static __always_inline int to_me(const struct ethhdr *eth)
 {
-	if (bpf_map_lookup_elem(&listen, k))
-		return 1;
-	__builtin_memset(k->addr, 0, sizeof(k->addr));
-	if (v4) {
-		k->addr[10] = 0xff;
-		k->addr[11] = 0xff;
-	}
-	return bpf_map_lookup_elem(&listen, k) != 0;
+	__u32 zero = 0;
+	struct self *me = bpf_map_lookup_elem(&self, &zero);
+	int i;
+
+	if (!me)
+		return 0;
+#pragma unroll
+	for (i = 0; i < 6; i++)
+		if (eth->h_dest[i] != me->mac[i])
+			return 0;
+	return 1;
 }
 
 SEC("xdp")
@@ -69,38 +88,41 @@ int trapline_dns(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	struct listen_key k = {};
 	struct udphdr *udp;
-	int v4;
 
 	if ((void *)(eth + 1) > end)
 		return XDP_PASS;
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
+		__u8 src0;
 
 		if ((void *)(ip + 1) > end || ip->version != 4 ||
 		    ip->ihl != 5 || ip->protocol != IPPROTO_UDP ||
 		    (ip->frag_off & bpf_htons(0x3fff)))
 			return XDP_PASS;
+		/* Not from 0.0.0.0/8, multicast or broadcast. */
+		src0 = ((__u8 *)&ip->saddr)[0];
+		if (src0 == 0 || src0 >= 224)
+			return XDP_PASS;
 		k.addr[10] = 0xff;
 		k.addr[11] = 0xff;
 		__builtin_memcpy(&k.addr[12], &ip->daddr, 4);
 		udp = (void *)(ip + 1);
-		v4 = 1;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
 		if ((void *)(ip6 + 1) > end || ip6->version != 6 ||
-		    ip6->nexthdr != IPPROTO_UDP)
+		    ip6->nexthdr != IPPROTO_UDP ||
+		    ip6->saddr.in6_u.u6_addr8[0] == 0xff)
 			return XDP_PASS;
 		__builtin_memcpy(k.addr, &ip6->daddr, 16);
 		udp = (void *)(ip6 + 1);
-		v4 = 0;
 	} else {
 		return XDP_PASS;
 	}
-	if ((void *)(udp + 1) > end)
+	if ((void *)(udp + 1) > end || udp->source == 0)
 		return XDP_PASS;
 	k.port = udp->dest;
-	if (!ours(&k, v4))
+	if (!bpf_map_lookup_elem(&listen, &k) || !to_me(eth))
 		return XDP_PASS;
 	/* No socket on this queue: the stack, and the UDP sockets. */
 	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);

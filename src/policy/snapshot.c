@@ -96,12 +96,12 @@ static void drop_pages(const uint8_t *from, const uint8_t *to)
 		madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-#define HUGE_PAGE (2u << 20) /* bytes of a transparent huge page */
-
-/* May anonymous memory be in huge pages here (THP not "never")? */
-static bool thp_usable(void)
+/* The size of a transparent huge page here (sysfs), or 0 where anonymous
+ * memory may not have them (THP "never", or no THP). */
+static size_t thp_size(void)
 {
 	char b[128];
+	unsigned long long n = 0;
 	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
 	bool ok = false;
 
@@ -109,7 +109,16 @@ static bool thp_usable(void)
 		ok = fgets(b, sizeof(b), f) && !strstr(b, "[never]");
 		fclose(f);
 	}
-	return ok;
+	f = ok ? fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
+		       "r")
+	       : NULL;
+	if (f) {
+		if (fscanf(f, "%llu", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	/* A power of two, at least a page, or none. */
+	return n >= 4096 && !(n & (n - 1)) ? (size_t)n : 0;
 }
 
 /*
@@ -119,34 +128,34 @@ static bool thp_usable(void)
  * random place: in 4 KiB pages of the file each search also misses the
  * TLB, and in a virtual machine such a miss walks two page tables.
  * Measured (bench/RESULTS.md, ninth round): 0.25-0.35 µs less CPU a
- * query at 1 and 10 million listed, for one memcpy at load. Where huge
- * pages cannot be had, or the arrays do not fill one (fewer than about
- * 230,000 listed), the file's mapping is searched as before.
+ * query at 1 and 10 million listed, for one memcpy at load. Huge pages
+ * cover the whole huge-page pieces only, and the mapping ends at the
+ * page after the data, so the copy takes no more memory than the file's
+ * pages it stands in for. Where huge pages cannot be had, or the arrays
+ * do not fill one (fewer than about 230,000 listed with 2 MiB pages),
+ * the file's mapping is searched as before.
  */
 static void hot_copy(struct snap *sn)
 {
 	size_t n4 = (size_t)sn->h.n4, kb = n4 * 4, ib = IDX_SIZE * 4;
-	size_t len = (2 * kb + ib + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	size_t data = 2 * kb + ib, hp = thp_size(), pg, len, whole;
 	uint8_t *m, *a;
 
-	if (!thp_usable())
+	if (!hp || data < hp)
 		return;
-	m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+	pg = (size_t)sysconf(_SC_PAGESIZE);
+	len = (data + pg - 1) & ~(pg - 1);
+	whole = data & ~(hp - 1);
+	m = mmap(NULL, len + hp, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return;
 	/* Aligned to a huge page, the slack either side unmapped. */
-	a = (uint8_t *)(((uintptr_t)m + HUGE_PAGE - 1) &
-			~(uintptr_t)(HUGE_PAGE - 1));
+	a = (uint8_t *)(((uintptr_t)m + hp - 1) & ~(uintptr_t)(hp - 1));
 	if (a > m)
 		munmap(m, (size_t)(a - m));
-	munmap(a + len, (size_t)(m + HUGE_PAGE - a));
-	/* Huge pages for the whole 2 MiB pieces only: the rest in small
-	 * ones, so that the copy takes no more memory than the file's pages
-	 * it stands in for. */
-	if (2 * kb + ib < HUGE_PAGE ||
-	    madvise(a, (2 * kb + ib) & ~(size_t)(HUGE_PAGE - 1),
-		    MADV_HUGEPAGE) < 0) {
+	munmap(a + len, (size_t)(m + len + hp - (a + len)));
+	if (madvise(a, whole, MADV_HUGEPAGE) < 0) {
 		munmap(a, len);
 		return;
 	}
@@ -982,6 +991,7 @@ void snap_get_info(const struct snap *sn, struct snap_info *info)
 	info->nr4 = sn->h.nr4;
 	info->nr6 = sn->h.nr6;
 	info->bytes = sn->len;
+	info->hot = sn->hot != NULL;
 }
 
 /* ---- searching ----------------------------------------------------------- */

@@ -94,6 +94,7 @@ struct snap_info {
 	uint64_t nr4, nr6; /* operator-listed ranges */
 	uint64_t bytes;    /* file size */
 	uint32_t crc;      /* CRC-32 of the body */
+	bool hot;          /* loaded: IPv4 searched in huge pages (snap_load) */
 };
 
 /*

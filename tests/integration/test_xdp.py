@@ -209,6 +209,39 @@ def test_xdp_leaves_the_rest_to_the_stack(ns, tl, tmp_path):
     assert x.stop() == 0 and s.stop() == 0
 
 
+def test_xdp_wildcard_is_the_interface_s_addresses(ns, tl, tmp_path):
+    """Listening on 0.0.0.0 and [::], the program takes queries for the
+    interface's own addresses (lo's 127.0.0.1 and ::1) and nothing else:
+    127.0.0.2, routed to lo but not an address of it, reaches the
+    wildcard socket through the stack."""
+    tl.ingest(EVENTS)
+    port = free_port()
+    cfg = tmp_path / "w.conf"
+    cfg.write_text("[dns]\nzone = bl.test\nworkers = 1\nxdp = lo\n")
+    log = logfile(tmp_path / "w.log")
+    p = ns.popen(BIN, "dns", "--data", tl.data, "--config", str(cfg),
+                 "--listen", "0.0.0.0:%d [::]:%d" % (port, port),
+                 env=tl.env, stderr=log)
+    w = Server.__new__(Server)
+    w.ns, w.port, w.log, w.p = ns, port, log, p
+    w.wait_ready()
+    before = ns.udp_in(False)
+    a = w.dig("160.69.2.81.bl.test", "A")
+    assert ns.udp_in(False) - before == answers(a) == 1, a
+    before = ns.udp_in(True)
+    a6 = w.dig("160.69.2.81.bl.test", "A", at="::1")
+    assert ns.udp_in(True) - before == answers(a6) == 1, a6
+    # 127.0.0.2: the query goes into the wildcard socket, through the
+    # stack. (dig takes no answer to it: a UDP socket bound to 0.0.0.0
+    # answers from 127.0.0.1 here, an older matter than XDP.)
+    before = ns.udp_in(False)
+    w.dig("160.69.2.81.bl.test", "A", at="127.0.0.2")
+    assert ns.udp_in(False) - before >= 1
+    assert w.p.poll() is None
+    assert "127.0.0.2" in w.dig("160.69.2.81.bl.test", "A")
+    assert w.stop() == 0
+
+
 def test_xdp_hostile_datagrams_never_stop_it(ns, tl, tmp_path):
     """Garbage of every length to the XDP port, over IPv4 and IPv6: the
     server answers a real query after it, and answers no garbage with

@@ -35,6 +35,25 @@ static unsigned g16(const uint8_t *p)
 	return (unsigned)p[0] << 8 | p[1];
 }
 
+/* The ones' complement sum over @n bytes, folded (RFC 1071). */
+static unsigned csum(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | (i + 1 < n ? p[i + 1] : 0));
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/* Set the IPv4 header checksum of frame @f, as a sender does. */
+static void fix_sum(uint8_t *f)
+{
+	if (g16(f + 12) != 0x0800)
+		return;
+	p16(f + 24, 0);
+	p16(f + 24, ~csum(f + 14, 20, 0) & 0xffff);
+}
+
 /* A query frame from the client's port 40000 to the server's port 53;
  * returns its length. */
 static size_t frame(uint8_t *f, bool v6)
@@ -67,17 +86,8 @@ static size_t frame(uint8_t *f, bool v6)
 	p16(f + udp + 4, 8 + MSG_LEN);
 	for (i = 0; i < MSG_LEN; i++)
 		f[msg + i] = (uint8_t)(i * 7 + 1);
+	fix_sum(f);
 	return msg + MSG_LEN;
-}
-
-/* The ones' complement sum over @n bytes, folded (RFC 1071). */
-static unsigned csum(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | (i + 1 < n ? p[i + 1] : 0));
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return s;
 }
 
 static void test_queries_taken(void **state)
@@ -103,7 +113,8 @@ static void test_queries_taken(void **state)
 	assert_int_equal(q.len, MSG_LEN);
 }
 
-/* Change byte @at of a good frame to @v: no longer taken. */
+/* Change byte @at of a good frame to @v (the IPv4 checksum made right
+ * again): no longer taken, for that change. */
 static void refused(bool v6, size_t at, uint8_t v, size_t cut)
 {
 	uint8_t f[200];
@@ -111,6 +122,7 @@ static void refused(bool v6, size_t at, uint8_t v, size_t cut)
 	size_t len = frame(f, v6);
 
 	f[at] = v;
+	fix_sum(f);
 	assert_false(dns_frame_query(f, len - cut, &q));
 }
 
@@ -132,11 +144,15 @@ static void test_others_left(void **state)
 	refused(false, 39, 8 + MSG_LEN - 1, 0); /* UDP and IP disagree */
 	len = frame(f, false);          /* source port 0 */
 	p16(f + 34, 0);
+	fix_sum(f);
 	assert_false(dns_frame_query(f, len, &q));
 	len = frame(f, true);
 	p16(f + 54, 0);
 	assert_false(dns_frame_query(f, len, &q));
 	refused(false, 0, 0, 1);        /* a byte short */
+	len = frame(f, false);          /* a damaged IPv4 header */
+	f[22]--;
+	assert_false(dns_frame_query(f, len, &q));
 	refused(false, 0, 0xff, 0);     /* to the broadcast MAC */
 	refused(false, 6, 0x01, 0);     /* from a group MAC */
 	refused(false, 30, 255, 0);     /* to 255.x: broadcast */
