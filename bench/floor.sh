@@ -49,7 +49,7 @@ export TRAPLINE_NOW=2026-11-27 TZ=UTC
 . bench/dnslib.sh
 xdp_netns "$0" "$@"
 
-for f in queries.txt bl.rbl dns.conf store/snapshot/bl.snap; do
+for f in queries.txt bl.rbl store/snapshot/bl.snap; do
 	if [ ! -e "$dir/$f" ]; then
 		echo "floor.sh: no $dir/$f: run bench/dns.sh $listed first" >&2
 		exit 66
@@ -64,8 +64,12 @@ trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true' EXIT
 # The servers: names, and what start runs for each (kinds).
 names=(rbldnsd trapline "trapline, udp_wait = 0" "null, single"
 	"null, batched" "null, batched, no wait")
-kinds=(rbldnsd "trapline dns" "trapline dns-w0" "null single"
+kinds=(rbldnsd "trapline dns-default" "trapline dns-w0" "null single"
 	"null batch 250" "null batch 0")
+# trapline's own configurations, written here: the dns.conf that
+# bench/dns.sh writes may name a snapshot directory or xdp.
+printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\n' "$zone" \
+	>"$dir/dns-default.conf"
 for w in 0 ${WAITS:-}; do
 	printf '[dns]\nzone = %s\nrefresh = 1d\nworkers = 1\nudp_wait = %s\n' \
 		"$zone" "$w" >"$dir/dns-w$w.conf"
