@@ -113,16 +113,17 @@ def ns():
 
 
 class Server:
-    def __init__(self, ns, tl, tmp_path, name, xdp, port=None, workers=1):
+    def __init__(self, ns, tl, tmp_path, name, xdp,
+                 hosts=("127.0.0.1", "[::1]")):
         self.ns = ns
-        self.port = port or free_port()
+        self.port = free_port()
         cfg = tmp_path / (name + ".conf")
-        cfg.write_text("[dns]\nzone = bl.test\nworkers = %d\n%s" %
-                       (workers, "xdp = lo\n" if xdp else ""))
+        cfg.write_text("[dns]\nzone = bl.test\nworkers = 1\n%s" %
+                       ("xdp = lo\n" if xdp else ""))
         self.log = logfile(tmp_path / (name + ".log"))
         self.p = ns.popen(BIN, "dns", "--data", tl.data, "--config", str(cfg),
-                          "--listen", "127.0.0.1:%d [::1]:%d" % (self.port,
-                                                                self.port),
+                          "--listen", " ".join("%s:%d" % (h, self.port)
+                                               for h in hosts),
                           env=tl.env, stderr=self.log)
 
     def text(self):
@@ -215,15 +216,7 @@ def test_xdp_wildcard_is_the_interface_s_addresses(ns, tl, tmp_path):
     127.0.0.2, routed to lo but not an address of it, reaches the
     wildcard socket through the stack."""
     tl.ingest(EVENTS)
-    port = free_port()
-    cfg = tmp_path / "w.conf"
-    cfg.write_text("[dns]\nzone = bl.test\nworkers = 1\nxdp = lo\n")
-    log = logfile(tmp_path / "w.log")
-    p = ns.popen(BIN, "dns", "--data", tl.data, "--config", str(cfg),
-                 "--listen", "0.0.0.0:%d [::]:%d" % (port, port),
-                 env=tl.env, stderr=log)
-    w = Server.__new__(Server)
-    w.ns, w.port, w.log, w.p = ns, port, log, p
+    w = Server(ns, tl, tmp_path, "w", True, hosts=("0.0.0.0", "[::]"))
     w.wait_ready()
     before = ns.udp_in(False)
     a = w.dig("160.69.2.81.bl.test", "A")
